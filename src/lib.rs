@@ -1,0 +1,63 @@
+//! # sanio
+//!
+//! A hand-written, single-threaded event loop (an executor, a mio reactor and
+//! timers) that serves HTTP/1.1 and WebSocket directly, with an application
+//! API modelled on Sanic's. One loop runs per worker thread, the way one
+//! asyncio loop runs per Sanic worker.
+//!
+//! ## Layout
+//!
+//! Dependencies point down only:
+//!
+//! ```text
+//! app      App, Config, routes, listeners, task registry, signals, workers
+//!   |
+//! http, ws request/response, connection state machine, router; websockets
+//!   |
+//! net      TcpListener, TcpStream: async wrappers over mio sources
+//!   |
+//! rt       the loop: executor, reactor, timers, wakers, spawn/JoinHandle,
+//!          sleep/timeout/interval, small sync primitives
+//! ```
+//!
+//! To learn how an async runtime works, read [`rt`] from its module doc: it
+//! lists one turn of the loop and the order to read its files in.
+//!
+//! ## Quick start: the loop alone
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let rt = sanio::Runtime::new()?;
+//! let answer = rt.block_on(async {
+//!     let task = sanio::spawn(async {
+//!         sanio::sleep(Duration::from_millis(1)).await;
+//!         42
+//!     });
+//!     task.await
+//! });
+//! assert_eq!(answer, Ok(42));
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![deny(unsafe_code)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub,
+    clippy::undocumented_unsafe_blocks,
+    clippy::missing_safety_doc,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::dbg_macro,
+    clippy::todo
+)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+#![doc(test(attr(deny(warnings))))]
+
+pub mod net;
+pub mod rt;
+
+pub use rt::{
+    cancelled, interval, sleep, sleep_until, spawn, timeout, JoinHandle, Runtime, RuntimeHandle,
+};

@@ -1,0 +1,543 @@
+//! The executor: a slab of tasks, a ready queue, and one turn of the loop.
+//!
+//! `Core` is everything a loop owns, kept on its own thread (`Rc`, not
+//! `Arc`; it is `!Send`). [`Runtime`](super::Runtime) is the public owner;
+//! handles keep an `Rc<Core>` so they stay valid however long they live.
+//!
+//! Every method here borrows a `RefCell` only for as long as it needs to and
+//! never across a call into user code: polling a future, dropping a future
+//! or waking a waker may re-enter the executor (spawn, cancel, wake), so the
+//! future is **moved out of its slot** for the poll and dropped only after
+//! the slab is released.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use futures_task::waker_ref;
+use slab::Slab;
+
+use super::join::JoinError;
+use super::reactor::Reactor;
+use super::task::{BoxFuture, CancelState, Stage, Task, TaskId, TaskState};
+use super::time::Timers;
+use super::waker::{Remote, Shared, TaskWaker};
+use super::Stats;
+
+/// How many ready tasks one turn polls before it looks at I/O and timers
+/// again. Without a budget, two tasks waking each other forever would starve
+/// every socket; with one, the loop polls the reactor (with a zero timeout)
+/// at least every `BUDGET` task polls. The cost is one `epoll_wait` per
+/// `BUDGET` polls, a few nanoseconds per task.
+const BUDGET: usize = 256;
+
+/// The grace period a task gets, after it observed a cancel, to finish its
+/// async cleanup before it is dropped, unless the runtime or the cancel
+/// says otherwise.
+pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+
+/// What a timer entry does when it expires.
+pub(crate) enum TimerEvent {
+    /// Wake a sleeping future.
+    Wake(Waker),
+    /// The grace period of a cancelled task is over: drop it.
+    GraceOver(TaskId),
+}
+
+/// Everything one loop owns.
+pub(crate) struct Core {
+    /// Every live task, plus ended tasks that a handle still refers to.
+    tasks: RefCell<Slab<Task>>,
+    /// Tasks to poll, in wake order.
+    /// INVARIANT: an id is here at most once (its waker's `scheduled` flag).
+    ready: RefCell<VecDeque<TaskId>>,
+    /// The future passed to `block_on` was woken.
+    main_woken: Cell<bool>,
+    /// Generation for the next spawned task.
+    next_generation: Cell<u32>,
+    /// The task being polled right now.
+    current: Cell<Option<TaskId>>,
+    /// Whether `block_on` is driving this core.
+    running: Cell<bool>,
+    /// mio and the I/O registrations.
+    pub(crate) reactor: Reactor,
+    /// Sleeps and grace deadlines, ordered by deadline.
+    pub(crate) timers: RefCell<Timers<TimerEvent>>,
+    /// The half other threads can reach.
+    shared: Arc<Shared>,
+    /// Default grace period of a cancelled task that observed its cancel.
+    grace: Cell<Duration>,
+}
+
+impl Core {
+    /// Creates the core of a new loop: a mio poll, its cross-thread waker and
+    /// empty queues.
+    pub(crate) fn new() -> io::Result<Self> {
+        let (reactor, waker) = Reactor::new()?;
+        Ok(Self {
+            tasks: RefCell::new(Slab::new()),
+            ready: RefCell::new(VecDeque::new()),
+            main_woken: Cell::new(true),
+            next_generation: Cell::new(0),
+            current: Cell::new(None),
+            running: Cell::new(false),
+            reactor,
+            timers: RefCell::new(Timers::new()),
+            shared: Arc::new(Shared::new(waker)),
+            grace: Cell::new(DEFAULT_GRACE),
+        })
+    }
+
+    /// The thread-safe half.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Whether `shared` belongs to this core.
+    pub(crate) fn owns(&self, shared: &Arc<Shared>) -> bool {
+        Arc::ptr_eq(&self.shared, shared)
+    }
+
+    /// Whether `block_on` is driving this core.
+    pub(crate) fn is_running(&self) -> bool {
+        self.running.get()
+    }
+
+    /// Marks the core as driven (or not) by `block_on`.
+    pub(crate) fn set_running(&self, running: bool) {
+        self.running.set(running);
+    }
+
+    /// Sets the default grace period.
+    pub(crate) fn set_grace(&self, grace: Duration) {
+        self.grace.set(grace);
+    }
+
+    /// Puts a task on the ready queue. Only called by its waker, which
+    /// guarantees it is not there already.
+    pub(crate) fn schedule(&self, id: TaskId) {
+        if id == TaskId::MAIN {
+            self.main_woken.set(true);
+        } else {
+            self.ready.borrow_mut().push_back(id);
+        }
+    }
+
+    /// Takes the "main future was woken" flag.
+    pub(crate) fn take_main_woken(&self) -> bool {
+        self.main_woken.replace(false)
+    }
+
+    /// A new waker bound to this loop.
+    pub(crate) fn new_waker(&self, id: TaskId) -> Arc<TaskWaker> {
+        Arc::new(TaskWaker::new(id, Arc::clone(&self.shared)))
+    }
+
+    // ----- spawning -------------------------------------------------------
+
+    /// Stores a future in a new slot and schedules its first poll.
+    pub(crate) fn spawn(&self, future: BoxFuture, name: Option<String>) -> TaskId {
+        let generation = self.next_generation.get();
+        self.next_generation.set(generation.wrapping_add(1));
+        let mut tasks = self.tasks.borrow_mut();
+        let entry = tasks.vacant_entry();
+        let id = TaskId {
+            key: entry.key(),
+            generation,
+        };
+        let waker = self.new_waker(id);
+        waker.scheduled.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut task = Task {
+            stage: Stage::Running(future),
+            waker,
+            join_waker: None,
+            extra: None,
+            generation,
+            cancel: CancelState::None,
+            polled: false,
+            handles: 0,
+        };
+        if name.is_some() {
+            task.extra_mut().name = name;
+        }
+        entry.insert(task);
+        self.ready.borrow_mut().push_back(id);
+        id
+    }
+
+    /// Runs `f` on the task `id`, if it is still in its slot.
+    pub(crate) fn with_task<R>(&self, id: TaskId, f: impl FnOnce(&mut Task) -> R) -> Option<R> {
+        let mut tasks = self.tasks.borrow_mut();
+        match tasks.get_mut(id.key) {
+            Some(task) if task.generation == id.generation => Some(f(task)),
+            _ => None,
+        }
+    }
+
+    // ----- one turn of the loop -------------------------------------------
+
+    /// One turn: the steps listed in the module doc of `rt`.
+    pub(crate) fn turn(&self) {
+        self.run_ready();
+        self.drain_remote();
+        let timeout = self.poll_timeout();
+        self.reactor.poll(timeout);
+        self.fire_timers();
+    }
+
+    /// Step 1: polls up to [`BUDGET`] ready tasks.
+    fn run_ready(&self) {
+        for _ in 0..BUDGET {
+            let next = self.ready.borrow_mut().pop_front();
+            match next {
+                Some(id) => self.poll_task(id),
+                None => break,
+            }
+        }
+    }
+
+    /// Step 2: moves work queued by other threads onto this loop.
+    fn drain_remote(&self) {
+        for item in self.shared.drain_remote() {
+            match item {
+                Remote::Wake(id) => self.schedule(id),
+                Remote::Spawn(future) => {
+                    let boxed: BoxFuture = Box::pin(async move {
+                        future.await;
+                        Box::new(()) as Box<dyn Any>
+                    });
+                    self.spawn(boxed, None);
+                }
+            }
+        }
+    }
+
+    /// Step 3: how long the reactor may sleep. Zero when work is ready (poll
+    /// I/O, do not wait); until the nearest timer otherwise; forever when
+    /// there is no timer (only I/O or another thread can wake us then).
+    fn poll_timeout(&self) -> Option<Duration> {
+        if self.main_woken.get() || !self.ready.borrow().is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let next = self.timers.borrow().next_deadline()?;
+        Some(next.saturating_duration_since(Instant::now()))
+    }
+
+    /// Step 5: fires every timer whose deadline has passed.
+    fn fire_timers(&self) {
+        let now = Instant::now();
+        loop {
+            let due = self.timers.borrow_mut().pop_due(now);
+            match due {
+                Some(TimerEvent::Wake(waker)) => waker.wake(),
+                Some(TimerEvent::GraceOver(id)) => {
+                    let overran = self.with_task(id, |task| task.cancel == CancelState::Observed);
+                    if overran == Some(true) {
+                        log::debug!("task {id} overran its cancel grace period; dropping it");
+                        self.drop_task(id);
+                    }
+                }
+                None => break,
+            }
+        }
+    }
+
+    // ----- polling a task -------------------------------------------------
+
+    /// Polls one task, then records how the poll ended.
+    fn poll_task(&self, id: TaskId) {
+        let taken = self.with_task(id, |task| {
+            let Stage::Running(_) = task.stage else {
+                return None;
+            };
+            let Stage::Running(future) = std::mem::replace(&mut task.stage, Stage::Polling) else {
+                unreachable!("checked just above");
+            };
+            task.polled = true;
+            task.waker.clear_scheduled();
+            Some((future, Arc::clone(&task.waker), task.cancel))
+        });
+        // A stale id (the task ended, the slot was reused) finds nothing.
+        let Some(Some((mut future, waker, cancel_before))) = taken else {
+            return;
+        };
+        let waker_ref = waker_ref(&waker);
+        let mut cx = Context::from_waker(&waker_ref);
+        self.current.set(Some(id));
+        let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+        self.current.set(None);
+        match polled {
+            Ok(Poll::Pending) => self.after_pending(id, future, cancel_before),
+            Ok(Poll::Ready(output)) => self.finish(id, Stage::Finished(Some(output)), None),
+            Err(payload) => {
+                drop(future);
+                self.finish(id, Stage::Panicked, Some(panic_message(&*payload)));
+            }
+        }
+    }
+
+    /// A poll returned `Pending`: put the future back, and apply step 3 of
+    /// the cancel model if a cancel was pending during that poll.
+    fn after_pending(&self, id: TaskId, future: BoxFuture, cancel_before: CancelState) {
+        let arm_grace = self.with_task(id, |task| {
+            task.stage = Stage::Running(future);
+            if cancel_before != CancelState::Requested {
+                return Ok(None);
+            }
+            match task.cancel {
+                // It never looked at the flag (sat in a sleep, say): drop now.
+                CancelState::Requested => Err(()),
+                // It took the flag and is cleaning up: give it the grace period.
+                _ => Ok(Some(task.extra.as_ref().and_then(|e| e.grace))),
+            }
+        });
+        match arm_grace {
+            Some(Err(())) => self.drop_task(id),
+            Some(Ok(Some(grace))) => {
+                let deadline = Instant::now() + grace.unwrap_or(self.grace.get());
+                self.timers
+                    .borrow_mut()
+                    .insert(deadline, TimerEvent::GraceOver(id));
+            }
+            _ => {}
+        }
+    }
+
+    /// The task ended: record the final stage, wake whoever awaits it, and
+    /// free the slot if no handle refers to it.
+    fn finish(&self, id: TaskId, stage: Stage, panic: Option<String>) {
+        if let Some(message) = &panic {
+            let name = self.with_task(id, |task| task.name().map(str::to_owned)).flatten();
+            let name = name.as_deref().unwrap_or("<unnamed>");
+            log::error!("task {id} ({name}) panicked: {message}");
+        }
+        let ended = self.with_task(id, |task| {
+            task.stage = stage;
+            if let Some(message) = panic {
+                task.extra_mut().panic_message = Some(message);
+            }
+            let waiters = task.take_end_waiters();
+            (waiters, task.handles == 0)
+        });
+        let Some((waiters, unreferenced)) = ended else {
+            return;
+        };
+        let removed = unreferenced.then(|| self.tasks.borrow_mut().remove(id.key));
+        drop(removed); // drops an unclaimed output, outside the borrow
+        waiters.into_iter().for_each(Waker::wake);
+    }
+
+    /// Step 4 of the cancel model: drops the future (its destructors run
+    /// here, on the loop), then marks the task cancelled and wakes its
+    /// awaiters, in that order.
+    pub(crate) fn drop_task(&self, id: TaskId) {
+        let future = self.with_task(id, |task| {
+            match std::mem::replace(&mut task.stage, Stage::Cancelled) {
+                Stage::Running(future) => Some(future),
+                other => {
+                    task.stage = other; // ended already, or being polled
+                    None
+                }
+            }
+        });
+        let Some(Some(future)) = future else {
+            return;
+        };
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(future))) {
+            log::error!(
+                "task {id} panicked while being dropped: {}",
+                panic_message(&*payload)
+            );
+        }
+        self.finish(id, Stage::Cancelled, None);
+    }
+
+    // ----- cancellation ---------------------------------------------------
+
+    /// Step 1 of the cancel model: sets the flag (once) and schedules the
+    /// task. A task that has ended is left alone.
+    pub(crate) fn cancel(&self, id: TaskId, message: Option<String>, grace: Option<Duration>) {
+        let waker = self.with_task(id, |task| {
+            if task.state().is_finished() || task.cancel != CancelState::None {
+                return None;
+            }
+            task.cancel = CancelState::Requested;
+            if message.is_some() || grace.is_some() {
+                let extra = task.extra_mut();
+                extra.cancel_message = message;
+                extra.grace = grace;
+            }
+            Some(Arc::clone(&task.waker))
+        });
+        if let Some(Some(waker)) = waker {
+            futures_task::ArcWake::wake_by_ref(&waker);
+        }
+    }
+
+    /// Step 2: the hook every cancellation-aware await calls. If the current
+    /// task has a cancel pending, marks it observed and returns its message.
+    pub(crate) fn take_cancel(&self) -> Option<Option<String>> {
+        let id = self.current.get()?;
+        self.with_task(id, |task| {
+            (task.cancel == CancelState::Requested).then(|| {
+                task.cancel = CancelState::Observed;
+                task.extra.as_ref().and_then(|e| e.cancel_message.clone())
+            })
+        })
+        .flatten()
+    }
+
+    // ----- handles --------------------------------------------------------
+
+    /// A handle now refers to `id`.
+    pub(crate) fn add_handle(&self, id: TaskId) {
+        self.with_task(id, |task| task.handles += 1);
+    }
+
+    /// A handle to `id` was dropped; frees the slot if it was the last one
+    /// and the task has ended.
+    pub(crate) fn release_handle(&self, id: TaskId) {
+        let free = self.with_task(id, |task| {
+            task.handles -= 1;
+            task.handles == 0 && task.state().is_finished()
+        });
+        if free == Some(true) {
+            let removed = self.tasks.borrow_mut().remove(id.key);
+            drop(removed);
+        }
+    }
+
+    /// The state of `id`; `Cancelled` for a slot that is gone (the runtime
+    /// dropped it).
+    pub(crate) fn state(&self, id: TaskId) -> TaskState {
+        self.with_task(id, |task| task.state())
+            .unwrap_or(TaskState::Cancelled)
+    }
+
+    /// The name `id` was spawned with.
+    pub(crate) fn name(&self, id: TaskId) -> Option<String> {
+        self.with_task(id, |task| task.name().map(str::to_owned))
+            .flatten()
+    }
+
+    /// Polls for the end of `id` and takes its output (for `JoinHandle`).
+    pub(crate) fn poll_join(
+        &self,
+        id: TaskId,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Box<dyn Any>, JoinError>> {
+        let polled = self.with_task(id, |task| match &mut task.stage {
+            Stage::Running(_) | Stage::Polling => {
+                match &task.join_waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => task.join_waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+            Stage::Finished(output) => Poll::Ready(
+                output
+                    .take()
+                    .ok_or_else(|| JoinError::cancelled(Some("output already taken".into()))),
+            ),
+            Stage::Cancelled => Poll::Ready(Err(JoinError::cancelled(
+                task.extra.as_ref().and_then(|e| e.cancel_message.clone()),
+            ))),
+            Stage::Panicked => Poll::Ready(Err(JoinError::panicked(
+                task.extra
+                    .as_ref()
+                    .and_then(|e| e.panic_message.clone())
+                    .unwrap_or_default(),
+            ))),
+        });
+        polled.unwrap_or(Poll::Ready(Err(JoinError::cancelled(None))))
+    }
+
+    /// Polls for the end of `id` without touching its output (for
+    /// `TaskRef::finished`).
+    pub(crate) fn poll_end(&self, id: TaskId, cx: &mut Context<'_>) -> Poll<TaskState> {
+        let polled = self.with_task(id, |task| {
+            let state = task.state();
+            if state.is_finished() {
+                return Poll::Ready(state);
+            }
+            let waiters = &mut task.extra_mut().end_waiters;
+            if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                waiters.push(cx.waker().clone());
+            }
+            Poll::Pending
+        });
+        polled.unwrap_or(Poll::Ready(TaskState::Cancelled))
+    }
+
+    /// The message a task was cancelled with, or its panic message.
+    pub(crate) fn end_message(&self, id: TaskId) -> Option<String> {
+        self.with_task(id, |task| {
+            let extra = task.extra.as_ref()?;
+            match task.stage {
+                Stage::Panicked => extra.panic_message.clone(),
+                _ => extra.cancel_message.clone(),
+            }
+        })
+        .flatten()
+    }
+
+    // ----- shutdown and stats ---------------------------------------------
+
+    /// Drops every task's future (their destructors run with this loop still
+    /// current), then refuses remote work. Called when the runtime drops.
+    pub(crate) fn shutdown(&self) {
+        loop {
+            let ids: Vec<TaskId> = self
+                .tasks
+                .borrow()
+                .iter()
+                .filter(|(_, task)| matches!(task.stage, Stage::Running(_)))
+                .map(|(key, task)| TaskId {
+                    key,
+                    generation: task.generation,
+                })
+                .collect();
+            if ids.is_empty() {
+                break;
+            }
+            ids.into_iter().for_each(|id| self.drop_task(id));
+        }
+        drop(self.shared.close());
+        self.ready.borrow_mut().clear();
+        let timers = std::mem::take(&mut *self.timers.borrow_mut());
+        drop(timers);
+    }
+
+    /// Counts of what the loop holds right now.
+    pub(crate) fn stats(&self) -> Stats {
+        Stats {
+            live_tasks: self
+                .tasks
+                .borrow()
+                .iter()
+                .filter(|(_, task)| !task.state().is_finished())
+                .count(),
+            task_slots: self.tasks.borrow().len(),
+            scheduled_tasks: self.ready.borrow().len(),
+            timers: self.timers.borrow().len(),
+            io_registrations: self.reactor.len(),
+            remote_queue: self.shared.remote_len(),
+        }
+    }
+}
+
+/// The text of a panic payload (`panic!("...")` gives a `&str` or `String`).
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}

@@ -1,0 +1,97 @@
+//! The event loop: an executor, a reactor and timers, written out in full.
+//!
+//! This module knows nothing about HTTP, websockets or apps. It is a small
+//! async runtime, the kind asyncio is for Python, and it is meant to be read.
+//!
+//! # One turn of the loop
+//!
+//! [`Runtime::block_on`] polls the future it was given, then turns the loop
+//! until that future is done. One turn ([`core.rs`](self) `Core::turn`) is:
+//!
+//! 1. **Run ready tasks.** Pop task ids from the ready queue and poll each
+//!    task once, at most 256 per turn (a *budget*, so that tasks waking each
+//!    other cannot starve sockets and timers).
+//! 2. **Take remote work.** Move wakes and spawns that other threads queued
+//!    (through a [`RuntimeHandle`] or a waker sent across threads) onto this
+//!    loop.
+//! 3. **Choose how long to sleep.** Zero if anything is ready; until the
+//!    nearest timer otherwise; forever if there is neither (a socket or
+//!    another thread will wake us). An idle loop uses no CPU.
+//! 4. **Poll the OS.** `epoll_wait` through mio; for every socket that became
+//!    ready, wake the task waiting to read or write it.
+//! 5. **Fire timers.** Wake every sleep whose deadline has passed, and drop
+//!    cancelled tasks whose grace period is over.
+//!
+//! # Reading order
+//!
+//! 1. [`task`](self) (`task.rs`): what a task is; ids with generations; the
+//!    stages of a task's life.
+//! 2. `waker.rs`: how a wake finds its way back to the loop, from this thread
+//!    or another one.
+//! 3. `core.rs`: the executor, the turn above, and cancellation.
+//! 4. `spawn.rs`, `join.rs`, `cancel.rs`: the API tasks use.
+//! 5. `reactor.rs`: mio, registrations and the one I/O idiom.
+//! 6. `time.rs`, `interval.rs`: timers.
+//! 7. `runtime.rs`, `context.rs`: the owner and how free functions find it.
+//! 8. `sync/`: oneshot, mpsc, notify, built on nothing but wakers.
+//!
+//! # Cancellation, in four steps
+//!
+//! A cancel is a flag, delivered once, then a drop (asyncio's model):
+//!
+//! 1. [`JoinHandle::cancel`] sets the task's flag and schedules it.
+//! 2. In the next poll, the first cancellation-aware await ([`cancelled()`],
+//!    and the app's event waits and websocket `recv`/`send`) returns
+//!    [`Cancelled`] and marks the cancel observed. Later awaits behave
+//!    normally, so the task can clean up asynchronously.
+//! 3. If that poll ends the task, it ended by itself. If it is still pending
+//!    having observed the cancel, it may run for the grace period, then it
+//!    is dropped. If it did not observe it (it sat in a `sleep`), it is
+//!    dropped at once.
+//! 4. Dropping runs the future's destructors; only then is the task marked
+//!    cancelled and its awaiters woken.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let rt = sanio::Runtime::new().unwrap();
+//! rt.block_on(async {
+//!     let ticker = sanio::spawn(async {
+//!         let mut ticks = sanio::interval(Duration::from_millis(1));
+//!         loop {
+//!             ticks.tick().await;
+//!         }
+//!     });
+//!     sanio::sleep(Duration::from_millis(5)).await;
+//!     ticker.cancel();
+//!     assert!(ticker.await.unwrap_err().is_cancelled());
+//! });
+//! ```
+
+mod cancel;
+mod context;
+mod core;
+mod interval;
+mod join;
+mod reactor;
+mod runtime;
+mod spawn;
+pub mod sync;
+mod task;
+mod time;
+mod waker;
+
+pub use cancel::{cancelled, Cancelled, WaitCancelled};
+pub use context::NoRuntime;
+pub use interval::{interval, Interval, MissedTickBehavior};
+pub use join::{JoinError, JoinHandle, TaskRef};
+pub use runtime::{stats, Runtime, RuntimeClosed, RuntimeHandle, Stats};
+pub use spawn::{spawn, spawn_named, try_spawn, yield_now, YieldNow};
+pub use task::{TaskId, TaskState};
+pub use time::{sleep, sleep_until, timeout, Elapsed, Sleep};
+
+#[allow(unused_imports)] // the app and websocket layers' aware waits use it
+pub(crate) use cancel::take_cancel;
+pub(crate) use reactor::{Direction, Registration};

@@ -1,0 +1,260 @@
+//! A task: one spawned future and everything the loop knows about it.
+//!
+//! The executor keeps tasks in a [`slab::Slab`]: a vector whose free slots
+//! are reused, so a task's *key* is an index and finding a task is one bounds
+//! check. Reuse has a danger: a waker or a handle made for an old task would
+//! point at the new task living in the same slot. So a [`TaskId`] is the key
+//! **plus a generation**, a counter bumped on every spawn; every lookup checks
+//! both, and a stale id simply finds nothing.
+//!
+//! A slot moves through these stages (the legal transitions):
+//!
+//! ```text
+//!            poll                 poll -> Ready
+//!  Running ---------> Polling ------------------> Finished (output kept for the JoinHandle)
+//!     ^                  |   \--- panic --------> Panicked
+//!     +---- Pending -----+
+//!  Running --- cancel not observed / grace over --> Cancelled (future dropped)
+//! ```
+//!
+//! A slot is freed as soon as the task has ended *and* no handle refers to
+//! it, so a finished task nobody awaits costs nothing.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Duration;
+
+use super::waker::TaskWaker;
+
+/// The identity of a task: its slab key plus a generation.
+///
+/// Two tasks never share an id while either is alive, and an id of a task
+/// that has ended never matches the task that later reuses its slot.
+///
+/// # Examples
+///
+/// ```
+/// let rt = sanio::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let a = sanio::spawn(async {});
+///     let b = sanio::spawn(async {});
+///     assert_ne!(a.id(), b.id());
+/// });
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId {
+    /// Index of the task's slot in the executor's slab.
+    pub(crate) key: usize,
+    /// Spawn counter at the time the slot was filled.
+    pub(crate) generation: u32,
+}
+
+impl TaskId {
+    /// The id used for the future passed to `block_on`, which lives outside
+    /// the slab.
+    pub(crate) const MAIN: TaskId = TaskId {
+        key: usize::MAX,
+        generation: 0,
+    };
+
+    /// The id as one number, handy for logs and maps.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = sanio::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let task = sanio::spawn(async {});
+    ///     assert_eq!(task.id().as_u64(), task.id().as_u64());
+    /// });
+    /// ```
+    pub fn as_u64(self) -> u64 {
+        (u64::from(self.generation) << 32) | (self.key as u64 & 0xffff_ffff)
+    }
+}
+
+impl fmt::Debug for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TaskId({}.{})", self.key, self.generation)
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.key, self.generation)
+    }
+}
+
+/// Where a task is in its life, as seen from outside.
+///
+/// # Examples
+///
+/// ```
+/// use sanio::rt::TaskState;
+///
+/// let rt = sanio::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let task = sanio::spawn(async { 7 });
+///     assert_eq!(task.state(), TaskState::Pending);
+///     sanio::rt::yield_now().await;
+///     assert_eq!(task.state(), TaskState::Done);
+///     assert!(!TaskState::Pending.is_finished());
+/// });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskState {
+    /// Spawned, not polled yet.
+    Pending,
+    /// Polled at least once and not ended.
+    Running,
+    /// Returned its output.
+    Done,
+    /// Dropped by a cancel before it returned.
+    Cancelled,
+    /// Panicked; the loop caught it.
+    Panicked,
+}
+
+impl TaskState {
+    /// Whether the task has ended (done, cancelled or panicked).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(sanio::rt::TaskState::Cancelled.is_finished());
+    /// ```
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Done | Self::Cancelled | Self::Panicked)
+    }
+
+    /// The lower-case name used in logs and JSON (`"running"`, `"done"`, ...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sanio::rt::TaskState::Panicked.as_str(), "panicked");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Cancelled => "cancelled",
+            Self::Panicked => "panicked",
+        }
+    }
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A spawned future with its output type erased, so tasks of every output
+/// type fit in one slab. The output comes back boxed as `dyn Any` and the
+/// typed [`JoinHandle`](super::JoinHandle) downcasts it. A `()` output boxes
+/// to a zero-sized allocation, which is no allocation at all.
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = Box<dyn Any>>>>;
+
+/// The stage a slot is in; see the module doc for the transitions.
+pub(crate) enum Stage {
+    /// The future, waiting to be polled.
+    Running(BoxFuture),
+    /// The future has been moved out of the slot and is being polled right
+    /// now; the executor puts it back when the poll returns `Pending`.
+    Polling,
+    /// Ended with an output; `None` once a handle took it.
+    Finished(Option<Box<dyn Any>>),
+    /// Dropped by a cancel before it ended.
+    Cancelled,
+    /// Panicked while polled or dropped.
+    Panicked,
+}
+
+/// How far a cancel request has got (DESIGN: "a flag, delivered once, then a
+/// drop").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CancelState {
+    /// Nobody asked.
+    None,
+    /// `cancel()` set the flag; the next cancellation-aware await takes it.
+    Requested,
+    /// A cancellation-aware await has returned `Cancelled`; the task is
+    /// running its cleanup, within the grace period.
+    Observed,
+}
+
+/// Rarely used parts of a task, boxed so that a plain task's slot stays small.
+#[derive(Default)]
+pub(crate) struct Extra {
+    /// The name given at spawn, used in logs.
+    pub(crate) name: Option<String>,
+    /// The message passed to `cancel_with`.
+    pub(crate) cancel_message: Option<String>,
+    /// The grace period for this cancel, if it overrides the runtime's.
+    pub(crate) grace: Option<Duration>,
+    /// The panic message, once the task panicked.
+    pub(crate) panic_message: Option<String>,
+    /// Tasks waiting for this one to end, besides the `JoinHandle`.
+    pub(crate) end_waiters: Vec<Waker>,
+}
+
+/// One slot of the executor's slab.
+pub(crate) struct Task {
+    /// The future or what is left of it.
+    pub(crate) stage: Stage,
+    /// The one waker of this task, made at spawn and reused for every poll.
+    pub(crate) waker: Arc<TaskWaker>,
+    /// The `JoinHandle` awaiting this task's end, if one is.
+    pub(crate) join_waker: Option<Waker>,
+    /// Names, cancel messages and extra waiters: `None` for most tasks.
+    pub(crate) extra: Option<Box<Extra>>,
+    /// Matches [`TaskId::generation`] of the id this slot was spawned under.
+    pub(crate) generation: u32,
+    /// The cancel flag.
+    pub(crate) cancel: CancelState,
+    /// Whether the future has been polled at least once.
+    pub(crate) polled: bool,
+    /// How many handles (`JoinHandle`, `TaskRef`) refer to this slot.
+    /// INVARIANT: a slot whose task has ended is freed when this reaches 0.
+    pub(crate) handles: u32,
+}
+
+impl Task {
+    /// The state as seen from outside.
+    pub(crate) fn state(&self) -> TaskState {
+        match self.stage {
+            Stage::Running(_) | Stage::Polling if !self.polled => TaskState::Pending,
+            Stage::Running(_) | Stage::Polling => TaskState::Running,
+            Stage::Finished(_) => TaskState::Done,
+            Stage::Cancelled => TaskState::Cancelled,
+            Stage::Panicked => TaskState::Panicked,
+        }
+    }
+
+    /// The rarely used parts, allocated on first use.
+    pub(crate) fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    /// The task's name, if it was given one.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.extra.as_ref()?.name.as_deref()
+    }
+
+    /// Takes every waker waiting for this task's end.
+    pub(crate) fn take_end_waiters(&mut self) -> Vec<Waker> {
+        let mut waiters = self
+            .extra
+            .as_mut()
+            .map(|extra| std::mem::take(&mut extra.end_waiters))
+            .unwrap_or_default();
+        waiters.extend(self.join_waker.take());
+        waiters
+    }
+}
