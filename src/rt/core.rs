@@ -392,6 +392,11 @@ impl Core {
         .flatten()
     }
 
+    /// The task being polled right now.
+    pub(crate) fn current_task(&self) -> Option<TaskId> {
+        self.current.get()
+    }
+
     // ----- handles --------------------------------------------------------
 
     /// A handle now refers to `id`.

@@ -388,6 +388,31 @@ impl TaskRef {
 
     cancel_methods!();
 
+    /// A reference to the task being polled right now: lets a task hand out
+    /// a way to cancel itself (a websocket driver cancels its handler when
+    /// the client goes away this way). `None` outside a task, and inside the
+    /// future given to `block_on`, which is not a task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let rt = sanio::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// assert!(sanio::rt::TaskRef::current().is_none()); // block_on's future
+    /// let task = sanio::spawn(async { sanio::rt::TaskRef::current().map(|t| t.id()) });
+    /// let id = task.id();
+    /// assert_eq!(task.await.unwrap(), Some(id));
+    /// # });
+    /// ```
+    pub fn current() -> Option<TaskRef> {
+        super::context::with_current(|core| {
+            let id = core.current_task()?;
+            Some(TaskRef::new(Rc::clone(core), id))
+        })
+        .ok()
+        .flatten()
+    }
+
     /// Waits until the task has ended and returns its final state.
     ///
     /// # Examples
