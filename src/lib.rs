@@ -55,8 +55,13 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod http;
 pub mod net;
 pub mod rt;
+
+pub use http::{
+    BodySender, Headers, HttpError, IntoResponse, Limits, Method, Request, Response, StatusCode,
+};
 
 pub use rt::{
     cancelled, interval, sleep, sleep_until, spawn, timeout, JoinHandle, Runtime, RuntimeHandle,
