@@ -7,14 +7,13 @@
 //! result into a response, and mind the access log and lifecycle events.
 
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 use super::task_types::LocalFuture;
+use super::tasks::CatchUnwind;
 use super::App;
 use crate::http::{HttpError, IntoResponse, Request, Response, Service, StatusCode};
 
@@ -69,6 +68,8 @@ pub(crate) struct AppService {
     pub(crate) routes: Arc<super::Routes>,
     /// Whether to log each request.
     pub(crate) access_log: bool,
+    /// The app, ready to attach to each request without an allocation.
+    pub(crate) app_ext: Rc<dyn std::any::Any>,
 }
 
 impl Service for AppService {
@@ -85,14 +86,15 @@ impl AppService {
         let log_line = self
             .access_log
             .then(|| (request.method().as_str().to_owned(), request.path().to_owned()));
-        request.set_app(self.app.clone());
+        request.ext = Some(Rc::clone(&self.app_ext));
         let routed = self.routes.route(&mut request);
         let response = match routed {
             Ok(handler) => {
-                let future = CatchUnwind(handler.call(request));
+                let future = CatchUnwind::new(handler.call(request));
                 match future.await {
                     Ok(response) => response,
-                    Err(message) => {
+                    Err(payload) => {
+                        let message = crate::rt::panic_message(&*payload);
                         log::error!("handler panicked: {message}");
                         self.app.report_exception(format!("handler panicked: {message}"));
                         self.routes.error_response(HttpError::new(
@@ -102,7 +104,7 @@ impl AppService {
                     }
                 }
             }
-            Err(error) => self.routes.error_response(error),
+            Err(response) => response,
         };
         if let (Some(started), Some((method, path))) = (started, log_line) {
             log::info!(
@@ -114,19 +116,5 @@ impl AppService {
             );
         }
         response
-    }
-}
-
-/// Polls a handler's future, turning a panic into its message.
-struct CatchUnwind(LocalFuture<Response>);
-
-impl Future for CatchUnwind {
-    type Output = Result<Response, String>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
-            Ok(poll) => poll.map(Ok),
-            Err(payload) => Poll::Ready(Err(crate::rt::panic_message(&*payload))),
-        }
     }
 }

@@ -93,7 +93,7 @@ struct Inner {
 #[derive(Default)]
 struct Setup {
     /// Routes and error handler.
-    routes: routes::RouteTable,
+    routes: Arc<Routes>,
     /// Lifecycle listeners in registration order.
     listeners: Vec<Listener>,
     /// Signal handlers: (pattern, handler), in registration order.
@@ -254,8 +254,8 @@ impl crate::http::Request {
     ///
     /// # Panics
     ///
-    /// Panics for a request that no app routed (one built by hand in a
-    /// test); requests given to handlers always have it.
+    /// Panics for a request that no app routed (one built with
+    /// `Request::new` in a test); requests given to handlers always have it.
     ///
     /// # Examples
     ///
@@ -266,13 +266,10 @@ impl crate::http::Request {
     /// app.get("/name", |req: Request| async move { req.app().name().to_owned() }).unwrap();
     /// ```
     pub fn app(&self) -> App {
-        self.ext_ref::<App>()
+        self.ext
+            .as_ref()
+            .and_then(|ext| ext.downcast_ref::<App>())
             .cloned()
             .expect("requests given to handlers carry their App")
-    }
-
-    /// Attaches the app.
-    pub(crate) fn set_app(&mut self, app: App) {
-        self.set_ext(app);
     }
 }

@@ -5,21 +5,14 @@ use std::sync::Arc;
 
 use super::handler::{Handler, SharedHandler};
 use super::{App, Error};
-use crate::http::{HttpError, Method, Request, Response, RouteMatch, Router, StatusCode};
+use crate::http::{HttpError, IntoResponse, Match, Method, Request, Response, Router, StatusCode};
 
 /// A custom answer for 404, 405 and 500.
 pub(crate) type ErrorHandler = Arc<dyn Fn(&HttpError) -> Response + Send + Sync>;
 
-/// Routes as they are being registered.
+/// Routes, shared by the workers while the app runs and changed only while
+/// it does not (when nothing else holds them).
 #[derive(Default)]
-pub(crate) struct RouteTable {
-    /// Method + pattern -> handler.
-    router: Router<SharedHandler>,
-    /// The custom error answer, if set.
-    error_handler: Option<ErrorHandler>,
-}
-
-/// Routes frozen for serving, shared by the workers.
 pub(crate) struct Routes {
     /// Method + pattern -> handler.
     router: Router<SharedHandler>,
@@ -28,29 +21,29 @@ pub(crate) struct Routes {
 }
 
 impl Routes {
-    /// Finds the handler for `request` and stores its path parameters in it.
-    pub(crate) fn route(&self, request: &mut Request) -> Result<SharedHandler, HttpError> {
+    /// Finds the handler for `request` and stores its path parameters in
+    /// it; otherwise the 404 or 405 (with `Allow`) to answer.
+    pub(crate) fn route(&self, request: &mut Request) -> Result<SharedHandler, Response> {
         match self.router.at(request.method(), request.path()) {
-            RouteMatch::Found(handler, params) => {
+            Match::Found(handler, params) => {
                 let handler = Arc::clone(handler);
                 request.set_params(params);
                 Ok(handler)
             }
-            RouteMatch::MethodNotAllowed(allow) => Err(HttpError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Method Not Allowed",
-            )
-            .with_allow(allow)),
-            RouteMatch::NotFound => Err(HttpError::new(StatusCode::NOT_FOUND, "Not Found")),
+            Match::MethodNotAllowed(allow) => {
+                let allow: Vec<&str> = allow.iter().map(Method::as_str).collect();
+                let error = HttpError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+                Err(self.error_response(error).with_header("Allow", &allow.join(", ")))
+            }
+            Match::NotFound => Err(self.error_response(HttpError::not_found("Not Found"))),
         }
     }
 
-    /// The response for an error, through the custom handler if one is set;
-    /// a 405 always carries `Allow`.
+    /// The response for an error, through the custom handler if one is set.
     pub(crate) fn error_response(&self, error: HttpError) -> Response {
         match &self.error_handler {
-            Some(handler) => error.decorate(handler(&error)),
-            None => crate::http::IntoResponse::into_response(error),
+            Some(handler) => handler(&error),
+            None => error.into_response(),
         }
     }
 }
@@ -78,10 +71,10 @@ impl App {
     /// ```
     pub fn route(&self, method: Method, path: &str, handler: impl Handler) -> Result<(), Error> {
         let mut setup = self.setup_mut("a route")?;
-        setup
-            .routes
+        let routes = Arc::get_mut(&mut setup.routes).ok_or(Error::Frozen("a route"))?;
+        routes
             .router
-            .insert(method, path, Arc::new(handler))
+            .add(method, path, Arc::new(handler))
             .map_err(|err| Error::Route(err.to_string()))
     }
 
@@ -165,8 +158,8 @@ impl App {
         self.route(Method::Delete, path, handler)
     }
 
-    /// Sets the answer for 404, 405 and handler failures (500). A 405
-    /// keeps its `Allow` header whatever the handler returns.
+    /// Sets the answer for 404, 405 and handler panics (500). A 405 gets
+    /// its `Allow` header added to whatever the handler returns.
     ///
     /// # Errors
     ///
@@ -179,7 +172,7 @@ impl App {
     ///
     /// let app = App::new("demo");
     /// app.error_handler(|err: &HttpError| {
-    ///     Response::text(format!("custom: {}", err.message())).with_status(err.status())
+    ///     Response::text(format!("custom: {}", err.message)).with_status(err.status)
     /// })
     /// .unwrap();
     /// ```
@@ -187,16 +180,14 @@ impl App {
     where
         H: Fn(&HttpError) -> Response + Send + Sync + 'static,
     {
-        self.setup_mut("an error handler")?.routes.error_handler = Some(Arc::new(handler));
+        let mut setup = self.setup_mut("an error handler")?;
+        let routes = Arc::get_mut(&mut setup.routes).ok_or(Error::Frozen("an error handler"))?;
+        routes.error_handler = Some(Arc::new(handler));
         Ok(())
     }
 
     /// Freezes the routes for serving.
     pub(crate) fn frozen_routes(&self) -> Arc<Routes> {
-        let setup = self.setup();
-        Arc::new(Routes {
-            router: setup.routes.router.clone(),
-            error_handler: setup.routes.error_handler.clone(),
-        })
+        Arc::clone(&self.setup().routes)
     }
 }

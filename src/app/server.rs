@@ -95,6 +95,7 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
         app: app.clone(),
         routes: spec.routes,
         access_log: spec.config.access_log,
+        app_ext: Rc::new(app.clone()),
     });
     let limits = Rc::new(spec.config.limits.clone());
     let acceptor = rt::spawn(accept_loop(

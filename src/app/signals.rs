@@ -307,10 +307,14 @@ impl App {
         let mut reached = 0;
         for handle in self.loops() {
             let (app, event) = (self.clone(), event.clone());
+            // The closure that crosses threads is `Send`; the dispatch it
+            // starts on the target loop need not be.
             let sent = handle.spawn(async move {
-                if let Err(err) = app.dispatch_event(event).await {
-                    log::error!("broadcast dispatch failed: {err}");
-                }
+                drop(rt::spawn(async move {
+                    if let Err(err) = app.dispatch_event(event).await {
+                        log::error!("broadcast dispatch failed: {err}");
+                    }
+                }));
             });
             reached += usize::from(sent.is_ok());
         }

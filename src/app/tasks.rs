@@ -464,7 +464,7 @@ async fn supervise<T: 'static>(
     future: LocalFuture<Result<T, String>>,
 ) -> Result<T, String> {
     let label = name.as_deref().unwrap_or("<unnamed>").to_owned();
-    match (CatchUnwind { future }).await {
+    match CatchUnwind::new(future).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(message)) => {
             log::error!("task {label} failed: {message}");
@@ -473,7 +473,7 @@ async fn supervise<T: 'static>(
             Err(message)
         }
         Err(payload) => {
-            let message = panic_text(&*payload);
+            let message = rt::panic_message(&*payload);
             app.report_exception(format!("task {label} panicked: {message}"));
             resume_unwind(payload)
         }
@@ -481,9 +481,16 @@ async fn supervise<T: 'static>(
 }
 
 /// Polls a future, catching a panic as a value.
-struct CatchUnwind<T> {
+pub(crate) struct CatchUnwind<T> {
     /// The future.
     future: LocalFuture<T>,
+}
+
+impl<T> CatchUnwind<T> {
+    /// Wraps `future`.
+    pub(crate) fn new(future: LocalFuture<T>) -> Self {
+        Self { future }
+    }
 }
 
 impl<T> Future for CatchUnwind<T> {
@@ -496,13 +503,4 @@ impl<T> Future for CatchUnwind<T> {
             Err(payload) => Poll::Ready(Err(payload)),
         }
     }
-}
-
-/// The text of a panic payload.
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic payload".to_owned())
 }

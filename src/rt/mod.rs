@@ -94,4 +94,5 @@ pub use time::{sleep, sleep_until, timeout, Elapsed, Sleep};
 
 #[allow(unused_imports)] // the app and websocket layers' aware waits use it
 pub(crate) use cancel::take_cancel;
+pub(crate) use core::panic_message;
 pub(crate) use reactor::{Direction, Registration};
