@@ -57,7 +57,11 @@
 
 pub mod net;
 pub mod rt;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 pub use rt::{
     cancelled, interval, sleep, sleep_until, spawn, timeout, JoinHandle, Runtime, RuntimeHandle,
 };
+#[cfg(feature = "ws")]
+pub use ws::{CloseCode, Message, WebSocket, WsConfig, WsError};

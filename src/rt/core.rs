@@ -151,7 +151,9 @@ impl Core {
             generation,
         };
         let waker = self.new_waker(id);
-        waker.scheduled.store(true, std::sync::atomic::Ordering::Relaxed);
+        waker
+            .scheduled
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let mut task = Task {
             stage: Stage::Running(future),
             waker,
@@ -312,7 +314,9 @@ impl Core {
     /// free the slot if no handle refers to it.
     fn finish(&self, id: TaskId, stage: Stage, panic: Option<String>) {
         if let Some(message) = &panic {
-            let name = self.with_task(id, |task| task.name().map(str::to_owned)).flatten();
+            let name = self
+                .with_task(id, |task| task.name().map(str::to_owned))
+                .flatten();
             let name = name.as_deref().unwrap_or("<unnamed>");
             log::error!("task {id} ({name}) panicked: {message}");
         }

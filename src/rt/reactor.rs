@@ -238,6 +238,8 @@ impl Drop for Registration {
 
 impl std::fmt::Debug for Registration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registration").field("token", &self.key).finish()
+        f.debug_struct("Registration")
+            .field("token", &self.key)
+            .finish()
     }
 }

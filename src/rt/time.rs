@@ -75,7 +75,9 @@ impl<T> Timers<T> {
 
     /// The earliest deadline.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.entries.first_key_value().map(|((deadline, _), _)| *deadline)
+        self.entries
+            .first_key_value()
+            .map(|((deadline, _), _)| *deadline)
     }
 
     /// Removes and returns the earliest entry whose deadline is `<= now`.
