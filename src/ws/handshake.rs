@@ -178,7 +178,7 @@ mod tests {
 
     /// The key and accept value from RFC 6455 §1.3.
     const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
-    const ACCEPT: &str = "s3pPLMBiTxaQ9kZs+2bAexlQ9zM=";
+    const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 
     /// Runs `check_upgrade` over a list of headers.
     fn check(
