@@ -59,6 +59,8 @@ pub mod app;
 pub mod http;
 pub mod net;
 pub mod rt;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 pub use app::{
     App, Config, Error, Event, EventWait, IntoResult, IntoTask, Lifecycle, Server, Task, TaskError,
@@ -72,3 +74,5 @@ pub use http::{
 pub use rt::{
     cancelled, interval, sleep, sleep_until, spawn, timeout, JoinHandle, Runtime, RuntimeHandle,
 };
+#[cfg(feature = "ws")]
+pub use ws::{CloseCode, Message, WebSocket, WsConfig, WsError};
