@@ -303,7 +303,7 @@ fn a_panicking_task_is_reported_and_the_worker_serves_on() {
     app.get("/", |_req: Request| async { "alive" }).unwrap();
     app.get("/boom", |req: Request| async move {
         req.app()
-            .add_named_task("bomb", async { panic!("kaboom") })
+            .add_named_task("bomb", async { panic!("kaboom") as () })
             .unwrap();
         "started"
     })

@@ -24,6 +24,9 @@ pub(crate) struct Local {
     pub(crate) events: EventWaiters,
     /// Asks this worker to stop.
     pub(crate) stop: StopSignal,
+    /// Open websockets, closed with 1001 when the worker stops.
+    #[cfg(feature = "ws")]
+    pub(crate) websockets: super::websocket::OpenSockets,
     /// The loop this state belongs to.
     handle: RuntimeHandle,
 }
@@ -65,6 +68,8 @@ pub(crate) fn install(app: &App, worker: usize) -> Rc<Local> {
         tasks: TaskRegistry::default(),
         events: EventWaiters::default(),
         stop: StopSignal::default(),
+        #[cfg(feature = "ws")]
+        websockets: Default::default(),
         handle: handle.clone(),
     });
     LOCALS.with(|locals| {

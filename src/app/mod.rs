@@ -23,6 +23,8 @@ mod server;
 mod signals;
 mod task_types;
 mod tasks;
+#[cfg(feature = "ws")]
+mod websocket;
 mod workers;
 
 use std::fmt;
@@ -87,6 +89,8 @@ struct Inner {
     loops: Mutex<Vec<RuntimeHandle>>,
     /// Set by `stop()`; workers check it when they start.
     stopping: AtomicBool,
+    /// The config of the current run.
+    config: Mutex<Option<Arc<Config>>>,
 }
 
 /// The parts of an app that are frozen while it runs.
@@ -125,6 +129,7 @@ impl App {
                 deferred: Mutex::default(),
                 loops: Mutex::default(),
                 stopping: AtomicBool::new(false),
+                config: Mutex::default(),
             }),
         }
     }
@@ -232,6 +237,12 @@ impl App {
     /// Removes a worker's loop from the broadcast list.
     fn deregister_loop(&self, handle: &RuntimeHandle) {
         lock(&self.inner.loops).retain(|h| !h.same_loop(handle));
+    }
+
+    /// The config of the current run, if running.
+    #[cfg_attr(not(feature = "ws"), allow(dead_code))]
+    fn running_config(&self) -> Option<Arc<Config>> {
+        lock(&self.inner.config).clone()
     }
 
     /// The loops of the running workers.

@@ -117,6 +117,8 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
     let deadline = Instant::now() + graceful;
     app.run_listeners(Lifecycle::BeforeServerStop).await?;
     shutdown.trigger();
+    #[cfg(feature = "ws")]
+    local.websockets.close_all();
     connections.finish_by(deadline).await;
     let left = deadline.saturating_duration_since(Instant::now());
     app.shutdown_tasks(left.max(Duration::from_millis(10))).await;

@@ -9,10 +9,14 @@
 //! Every open socket is registered with its worker so a graceful stop can
 //! close it with 1001.
 
+use std::cell::RefCell;
 use std::future::Future;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use super::local::try_local;
+use slab::Slab;
+
+use super::local::{try_local, Local};
 use super::tasks::CatchUnwind;
 use super::{App, Error, IntoResult};
 use crate::http::{Request, Response, StatusCode};
@@ -100,7 +104,7 @@ async fn upgrade(request: Request, handler: WsHandler, protocols: Arc<[String]>)
         Err(refused) => {
             log::debug!("websocket handshake refused: {refused}");
             let mut response = Response::text(refused.reason())
-                .with_status(StatusCode::from_u16(refused.status()));
+                .with_status(StatusCode::new(refused.status()));
             for (name, value) in refused.headers() {
                 response = response.with_header(name, value);
             }
@@ -121,7 +125,7 @@ async fn upgrade(request: Request, handler: WsHandler, protocols: Arc<[String]>)
 /// Runs the handler on the connection's task and closes the socket with
 /// the code its outcome calls for.
 async fn run_handler(app: App, request: Request, handler: WsHandler, ws: WebSocket) {
-    let registration = try_local(&app).map(|local| local.websockets.register(ws.clone()));
+    let registration = try_local(&app).map(|local| OpenSockets::register(local, ws.clone()));
     let outcome = CatchUnwind::new(handler(request, ws.clone())).await;
     let (code, reason) = match outcome {
         Ok(Ok(())) => (CloseCode::NORMAL, String::new()),
@@ -130,7 +134,8 @@ async fn run_handler(app: App, request: Request, handler: WsHandler, ws: WebSock
             app.report_exception(format!("websocket handler failed: {message}"));
             (CloseCode::INTERNAL_ERROR, "handler error".to_owned())
         }
-        Err(message) => {
+        Err(payload) => {
+            let message = crate::rt::panic_message(&*payload);
             log::error!("websocket handler panicked: {message}");
             app.report_exception(format!("websocket handler panicked: {message}"));
             (CloseCode::INTERNAL_ERROR, "handler panicked".to_owned())
@@ -146,5 +151,45 @@ impl App {
         self.running_config()
             .map(|config| config.websocket.clone())
             .unwrap_or_default()
+    }
+}
+
+/// The open websockets of one worker.
+#[derive(Default)]
+pub(crate) struct OpenSockets {
+    /// The sockets, by slot.
+    sockets: RefCell<Slab<WebSocket>>,
+}
+
+impl OpenSockets {
+    /// Registers `ws` until the returned guard drops.
+    fn register(local: Rc<Local>, ws: WebSocket) -> Registered {
+        let key = local.websockets.sockets.borrow_mut().insert(ws);
+        Registered { local, key }
+    }
+
+    /// Starts closing every open socket with 1001 (going away).
+    pub(crate) fn close_all(&self) {
+        let open: Vec<WebSocket> = self.sockets.borrow().iter().map(|(_, ws)| ws.clone()).collect();
+        for ws in open {
+            drop(crate::rt::spawn(async move {
+                ws.close(CloseCode::GOING_AWAY, "server shutdown").await;
+            }));
+        }
+    }
+}
+
+/// Removes a socket from its worker's list when dropped.
+struct Registered {
+    /// The worker.
+    local: Rc<Local>,
+    /// The socket's slot.
+    key: usize,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let removed = self.local.websockets.sockets.borrow_mut().try_remove(self.key);
+        drop(removed);
     }
 }

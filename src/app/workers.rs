@@ -191,6 +191,7 @@ impl App {
         let addr = listeners[0].local_addr()?;
         log::info!("{} listening on http://{addr} with {} worker(s)", self.name(), config.workers);
         let config = Arc::new(config);
+        *super::lock(&self.inner.config) = Some(Arc::clone(&config));
         let routes: Arc<Routes> = self.frozen_routes();
         let mut specs = listeners.into_iter().enumerate().map(|(index, listener)| WorkerSpec {
             index,
