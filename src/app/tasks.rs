@@ -26,18 +26,31 @@ use super::task_types::{Factory, LocalFuture, Task, TaskHandle, TaskSource, Task
 use super::{App, Error, IntoResult, IntoTask};
 use crate::rt;
 
+/// What a kept task returns once its output is judged.
+type Judged = Result<(), String>;
+
 /// A task kept for the workers: a name and a factory.
+#[derive(Clone)]
 pub(crate) struct Deferred {
     /// The name each worker registers it under.
     pub(crate) name: Option<String>,
     /// Called once per worker.
-    pub(crate) factory: Factory<Result<(), String>>,
+    pub(crate) factory: Factory<Judged>,
+}
+
+/// A plain future added before `run`, kept on the thread that added it.
+struct DeferredFuture {
+    /// The app it belongs to.
+    app: u64,
+    /// The name to register it under.
+    name: Option<String>,
+    /// The future.
+    future: LocalFuture<Judged>,
 }
 
 thread_local! {
-    /// Plain futures added before `run` on this thread: (app id, name, future).
-    static DEFERRED_FUTURES: RefCell<Vec<(u64, Option<String>, LocalFuture<Result<(), String>>)>> =
-        const { RefCell::new(Vec::new()) };
+    /// Plain futures added before `run` on this thread.
+    static DEFERRED_FUTURES: RefCell<Vec<DeferredFuture>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The tasks one worker owns.
@@ -203,16 +216,21 @@ impl App {
     fn defer<T: IntoResult>(&self, name: Option<String>, source: TaskSource<T>) {
         match source {
             TaskSource::Factory(factory) => {
-                let factory: Factory<Result<(), String>> = Arc::new(move |app| {
+                let factory: Factory<Judged> = Arc::new(move |app| {
                     let future = factory(app);
                     Box::pin(async move { future.await.into_result().map(drop) })
                 });
                 self.deferred_tasks().push(Deferred { name, factory });
             }
             TaskSource::Future(future) => {
-                let future: LocalFuture<Result<(), String>> =
+                let future: LocalFuture<Judged> =
                     Box::pin(async move { future.await.into_result().map(drop) });
-                DEFERRED_FUTURES.with(|d| d.borrow_mut().push((self.id(), name, future)));
+                let kept = DeferredFuture {
+                    app: self.id(),
+                    name,
+                    future,
+                };
+                DEFERRED_FUTURES.with(|d| d.borrow_mut().push(kept));
             }
         }
     }
@@ -220,25 +238,21 @@ impl App {
     /// Starts the tasks kept for the workers on this worker: each factory,
     /// and on worker 0 the plain futures kept on this thread.
     pub(crate) fn start_deferred_tasks(&self, local: &Rc<Local>) -> Result<(), Error> {
-        let factories: Vec<(Option<String>, Factory<Result<(), String>>)> = self
-            .deferred_tasks()
-            .iter()
-            .map(|d| (d.name.clone(), Arc::clone(&d.factory)))
-            .collect();
-        for (name, factory) in factories {
-            self.start_task(local, name, factory(self.clone()))?;
+        let factories: Vec<Deferred> = self.deferred_tasks().clone();
+        for deferred in factories {
+            self.start_task(local, deferred.name, (deferred.factory)(self.clone()))?;
         }
         if local.worker == 0 {
-            let mine = DEFERRED_FUTURES.with(|d| {
+            let mine: Vec<DeferredFuture> = DEFERRED_FUTURES.with(|d| {
                 let mut all = d.borrow_mut();
                 let (mine, others) = std::mem::take(&mut *all)
                     .into_iter()
-                    .partition(|(id, _, _)| *id == self.id());
+                    .partition(|kept| kept.app == self.id());
                 *all = others;
                 mine
             });
-            for (_, name, future) in mine {
-                self.start_task(local, name, future)?;
+            for kept in mine {
+                self.start_task(local, kept.name, kept.future)?;
             }
         }
         Ok(())
