@@ -381,13 +381,18 @@ impl Conn {
         }
     }
 
-    /// Writes a streamed body chunk by chunk as the handler sends it.
+    /// Writes a streamed body chunk by chunk as the handler sends it. A
+    /// graceful stop ends the body (an event stream never would by itself)
+    /// and the connection closes after it.
     async fn stream_body(&mut self, mut stream: BodyStream, raw: bool) -> Result<(), End> {
+        let shutdown = self.shutdown.clone();
+        let mut stopping = std::pin::pin!(shutdown.triggered());
         loop {
             self.flush().await?;
             let next = poll_fn(|cx| match stream.poll_next(cx) {
                 Poll::Ready(next) => Poll::Ready(Some(next)),
                 Poll::Pending if self.poll_client_gone(cx) => Poll::Ready(None),
+                Poll::Pending if stopping.as_mut().poll(cx).is_ready() => Poll::Ready(Some(None)),
                 Poll::Pending => Poll::Pending,
             })
             .await
