@@ -103,6 +103,9 @@ fn a_notification_reaches_the_feed_and_the_event_stream_on_every_worker() {
     assert!(streamed.contains("data: hello everyone\n\n"), "{streamed}");
 
     feed.close(None).unwrap();
+    while feed.read().is_ok() {} // the server's close reply, then its FIN
+    drop(feed);
+    drop(events);
     server.stop();
     server.join().unwrap();
 }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use slab::Slab;
 
 use super::local::{try_local, Local};
+use crate::rt::TaskRef;
 use super::tasks::CatchUnwind;
 use super::{App, Error, IntoResult};
 use crate::http::{Request, Response, StatusCode};
@@ -154,27 +155,50 @@ impl App {
     }
 }
 
+/// An open websocket and the task running its handler.
+struct OpenSocket {
+    /// The socket.
+    ws: WebSocket,
+    /// The connection task running the handler.
+    handler: Option<TaskRef>,
+}
+
 /// The open websockets of one worker.
 #[derive(Default)]
 pub(crate) struct OpenSockets {
     /// The sockets, by slot.
-    sockets: RefCell<Slab<WebSocket>>,
+    sockets: RefCell<Slab<OpenSocket>>,
 }
 
 impl OpenSockets {
-    /// Registers `ws` until the returned guard drops.
+    /// Registers `ws`, whose handler runs on the current task, until the
+    /// returned guard drops.
     fn register(local: Rc<Local>, ws: WebSocket) -> Registered {
-        let key = local.websockets.sockets.borrow_mut().insert(ws);
+        let handler = TaskRef::current();
+        let key = local
+            .websockets
+            .sockets
+            .borrow_mut()
+            .insert(OpenSocket { ws, handler });
         Registered { local, key }
     }
 
-    /// Starts closing every open socket with 1001 (going away).
+    /// Starts closing every open socket with 1001 (going away) and cancels
+    /// its handler, so one blocked on an app event wakes and cleans up.
     pub(crate) fn close_all(&self) {
-        let open: Vec<WebSocket> = self.sockets.borrow().iter().map(|(_, ws)| ws.clone()).collect();
-        for ws in open {
+        let open: Vec<(WebSocket, Option<TaskRef>)> = self
+            .sockets
+            .borrow()
+            .iter()
+            .map(|(_, open)| (open.ws.clone(), open.handler.clone()))
+            .collect();
+        for (ws, handler) in open {
             drop(crate::rt::spawn(async move {
                 ws.close(CloseCode::GOING_AWAY, "server shutdown").await;
             }));
+            if let Some(handler) = handler {
+                handler.cancel_with("server shutdown");
+            }
         }
     }
 }
