@@ -374,3 +374,18 @@ fn stats_return_to_baseline_after_work_ends() {
     assert_eq!(after.io_registrations, baseline.io_registrations);
     assert_eq!(after, baseline);
 }
+
+#[test]
+fn block_on_can_be_called_again_on_the_same_runtime() {
+    let rt = Runtime::new().unwrap();
+    assert_eq!(rt.block_on(async { 1 }), 1);
+    // A second and third call must poll their futures too.
+    assert_eq!(run_on(&rt, async { 2 }), 2);
+    let task = rt.spawn(async { 3 });
+    assert_eq!(run_on(&rt, task), Ok(3));
+    let value = run_on(&rt, async {
+        sanio::sleep(Duration::from_millis(1)).await;
+        4
+    });
+    assert_eq!(value, 4);
+}
