@@ -140,7 +140,9 @@ fn echo_with_std_clients_in_threads() {
             thread::spawn(move || {
                 for i in 0..10 {
                     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-                    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                    stream
+                        .set_read_timeout(Some(Duration::from_secs(30)))
+                        .unwrap();
                     let message = format!("thread {t} message {i}");
                     stream.write_all(message.as_bytes()).unwrap();
                     stream.shutdown(Shutdown::Write).unwrap();
@@ -200,7 +202,9 @@ fn a_large_payload_streams_through_with_backpressure() {
 fn read_returns_zero_when_the_peer_closes() {
     run(async {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
         let (server, peer) = listener.accept().await.unwrap();
         assert_eq!(peer, client.local_addr().unwrap());
         assert_eq!(client.peer_addr().unwrap(), listener.local_addr().unwrap());
@@ -218,7 +222,9 @@ fn read_returns_zero_when_the_peer_closes() {
         assert_eq!(first, b"last");
         assert_eq!(second, 0);
         // Dropping the stream closes it: the other side of a fresh pair sees EOF.
-        let other = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let other = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
         let (accepted, _) = listener.accept().await.unwrap();
         drop(other);
         assert_eq!(accepted.read(&mut [0; 4]).await.unwrap(), 0);
@@ -326,7 +332,10 @@ fn accept_under_emfile_neither_spins_nor_stalls() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains(EMFILE_OK), "child did not run:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(EMFILE_OK),
+        "child did not run:\n{stdout}\n{stderr}"
+    );
 }
 
 fn emfile_child() {
@@ -359,7 +368,10 @@ fn emfile_child() {
         // A busy-loop detector, not a timing assertion: retrying accept
         // without a pause would burn most of the second.
         assert!(used < Duration::from_millis(200), "used {used:?} of CPU");
-        assert!(!accept.is_finished(), "no descriptor, so nothing accepted yet");
+        assert!(
+            !accept.is_finished(),
+            "no descriptor, so nothing accepted yet"
+        );
 
         fillers.truncate(fillers.len() - 8);
         let peer = accept.await.unwrap().unwrap();

@@ -26,7 +26,10 @@ fn cancel_drops_the_future_before_the_awaiter_resumes() {
         assert!(!dropped.get());
         task.cancel();
         let result = task.await;
-        assert!(dropped.get(), "the future was dropped before the handle resolved");
+        assert!(
+            dropped.get(),
+            "the future was dropped before the handle resolved"
+        );
         let err = result.unwrap_err();
         assert!(err.is_cancelled());
         assert!(!err.is_panic());
@@ -178,8 +181,7 @@ fn cancelled_is_delivered_once() {
         let task = sanio::spawn(async {
             let first = sanio::cancelled().await;
             // The flag was taken: a second wait does not complete.
-            let second =
-                sanio::timeout(Duration::from_millis(10), sanio::cancelled()).await;
+            let second = sanio::timeout(Duration::from_millis(10), sanio::cancelled()).await;
             (first.message().map(str::to_owned), second.is_err())
         });
         yield_times(2).await;
@@ -237,7 +239,9 @@ fn a_task_that_cancels_itself_and_observes_it_gets_the_grace_period_only() {
         let (dropped, guard) = DropFlag::new();
         let task = sanio::spawn(async move {
             let _guard = guard;
-            TaskRef::current().expect("inside a task").cancel_with("self");
+            TaskRef::current()
+                .expect("inside a task")
+                .cancel_with("self");
             let cancelled = sanio::cancelled().await;
             assert_eq!(cancelled.message(), Some("self"));
             sanio::sleep(Duration::from_secs(60)).await; // overruns the grace

@@ -57,7 +57,10 @@ fn a_panicking_task_yields_join_error_and_siblings_go_on() {
     assert_eq!(rt.stats().live_tasks, 0);
     assert_eq!(rt.stats().task_slots, 0);
     // And it can be driven again.
-    assert_eq!(run_on(&rt, async { sanio::spawn(async { 2 }).await }), Ok(2));
+    assert_eq!(
+        run_on(&rt, async { sanio::spawn(async { 2 }).await }),
+        Ok(2)
+    );
 }
 
 #[test]
@@ -144,5 +147,8 @@ fn a_panic_in_the_block_on_future_itself_propagates() {
     }));
     assert!(result.is_err());
     // The runtime is still usable afterwards.
-    assert_eq!(run_on(&rt, async { sanio::spawn(async { 3 }).await }), Ok(3));
+    assert_eq!(
+        run_on(&rt, async { sanio::spawn(async { 3 }).await }),
+        Ok(3)
+    );
 }

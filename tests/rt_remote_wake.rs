@@ -16,7 +16,10 @@ use sanio::Runtime;
 use support::rt::{run, run_on, yield_times};
 
 /// A task that sends its waker to `wakers` and completes once `flag` is set.
-fn wait_for_flag(flag: Arc<AtomicBool>, wakers: mpsc::Sender<std::task::Waker>) -> impl std::future::Future<Output = u32> {
+fn wait_for_flag(
+    flag: Arc<AtomicBool>,
+    wakers: mpsc::Sender<std::task::Waker>,
+) -> impl std::future::Future<Output = u32> {
     let mut sent = false;
     let mut polls = 0;
     poll_fn(move |cx| {
@@ -103,7 +106,9 @@ fn wakes_from_many_threads_resume_every_task() {
     const TASKS: usize = 200;
     run(async {
         let (tx, rx) = mpsc::channel();
-        let flags: Vec<_> = (0..TASKS).map(|_| Arc::new(AtomicBool::new(false))).collect();
+        let flags: Vec<_> = (0..TASKS)
+            .map(|_| Arc::new(AtomicBool::new(false)))
+            .collect();
         let handles: Vec<_> = flags
             .iter()
             .map(|flag| sanio::spawn(wait_for_flag(Arc::clone(flag), tx.clone())))
@@ -111,7 +116,9 @@ fn wakes_from_many_threads_resume_every_task() {
         yield_times(2).await;
         let wakers: Vec<_> = rx.try_iter().collect();
         assert_eq!(wakers.len(), TASKS);
-        let wakers = Arc::new(std::sync::Mutex::new(wakers.into_iter().zip(flags).collect::<Vec<_>>()));
+        let wakers = Arc::new(std::sync::Mutex::new(
+            wakers.into_iter().zip(flags).collect::<Vec<_>>(),
+        ));
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 let wakers = Arc::clone(&wakers);

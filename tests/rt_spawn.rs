@@ -269,7 +269,11 @@ fn stale_waker_never_polls_the_slot_s_new_owner() {
 
         std::thread::spawn(move || stale.wake()).join().unwrap();
         yield_times(3).await;
-        assert_eq!(polls.get(), 1, "a stale wake from another thread polled nothing");
+        assert_eq!(
+            polls.get(),
+            1,
+            "a stale wake from another thread polled nothing"
+        );
         // Let any remote wake arrive through epoll, then look again.
         sanio::sleep(Duration::from_millis(20)).await;
         assert_eq!(polls.get(), 1);

@@ -90,7 +90,9 @@ fn all_due_timers_fire_in_deadline_order_after_a_blocked_turn() {
 fn a_sleep_in_the_past_completes_without_a_timer() {
     run(async {
         let before = timers();
-        let mut past = pin!(sanio::sleep_until(Instant::now() - Duration::from_millis(1)));
+        let mut past = pin!(sanio::sleep_until(
+            Instant::now() - Duration::from_millis(1)
+        ));
         assert_eq!(poll_once(&mut past).await, Poll::Ready(()));
         let mut zero = pin!(sanio::sleep(Duration::ZERO));
         assert_eq!(poll_once(&mut zero).await, Poll::Ready(()));
@@ -148,7 +150,10 @@ fn a_dropped_sleep_leaves_no_timer_entry() {
             assert_eq!(poll_once(&mut sleep).await, Poll::Pending);
             assert_eq!(timers(), baseline + 1);
             // Resetting moves it: still one entry.
-            sleep.as_mut().get_mut().reset(Instant::now() + Duration::from_secs(120));
+            sleep
+                .as_mut()
+                .get_mut()
+                .reset(Instant::now() + Duration::from_secs(120));
             assert_eq!(poll_once(&mut sleep).await, Poll::Pending);
             assert_eq!(timers(), baseline + 1);
         }
@@ -287,7 +292,11 @@ fn due_by(dues: &[Instant], instant: Instant) -> usize {
 fn interval_burst_fires_every_missed_tick_at_once() {
     let r = block_an_interval(MissedTickBehavior::Burst);
     // Every missed tick comes back at once, each with its scheduled instant.
-    assert!(due_by(&r.ready_now, r.block_end) >= 5, "{} ready", r.ready_now.len());
+    assert!(
+        due_by(&r.ready_now, r.block_end) >= 5,
+        "{} ready",
+        r.ready_now.len()
+    );
     for (k, due) in r.ready_now.iter().enumerate() {
         assert_eq!(*due, r.first + PERIOD * (k as u32 + 1));
     }
@@ -299,7 +308,11 @@ fn interval_burst_fires_every_missed_tick_at_once() {
 fn interval_delay_fires_one_missed_tick_then_restarts_the_period() {
     let r = block_an_interval(MissedTickBehavior::Delay);
     assert_eq!(r.ready_now[0], r.first + PERIOD, "one missed tick, at once");
-    assert_eq!(due_by(&r.ready_now, r.block_end), 1, "the others are forgotten");
+    assert_eq!(
+        due_by(&r.ready_now, r.block_end),
+        1,
+        "the others are forgotten"
+    );
     // Everything after starts one period after the loop caught up.
     for due in r.ready_now.iter().skip(1).chain([&r.next]) {
         assert!(*due >= r.block_end + PERIOD);
@@ -314,7 +327,11 @@ fn interval_delay_fires_one_missed_tick_then_restarts_the_period() {
 fn interval_skip_fires_one_missed_tick_then_keeps_the_schedule() {
     let r = block_an_interval(MissedTickBehavior::Skip);
     assert_eq!(r.ready_now[0], r.first + PERIOD, "one missed tick, at once");
-    assert_eq!(due_by(&r.ready_now, r.block_end), 1, "the others are skipped");
+    assert_eq!(
+        due_by(&r.ready_now, r.block_end),
+        1,
+        "the others are skipped"
+    );
     for due in r.ready_now.iter().skip(1).chain([&r.next]) {
         assert!(*due > r.block_end);
         let since_first = due.duration_since(r.first).as_nanos();

@@ -87,7 +87,12 @@ pub fn thread_cpu_time() -> Duration {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: RUSAGE_THREAD with a valid pointer to a rusage struct.
     let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
-    assert_eq!(rc, 0, "getrusage failed: {}", std::io::Error::last_os_error());
+    assert_eq!(
+        rc,
+        0,
+        "getrusage failed: {}",
+        std::io::Error::last_os_error()
+    );
     let tv = |t: libc::timeval| {
         Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
     };
@@ -100,7 +105,12 @@ pub fn nofile_limit() -> (u64, u64) {
     let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
     // SAFETY: valid resource and pointer.
     let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
-    assert_eq!(rc, 0, "getrlimit failed: {}", std::io::Error::last_os_error());
+    assert_eq!(
+        rc,
+        0,
+        "getrlimit failed: {}",
+        std::io::Error::last_os_error()
+    );
     (limit.rlim_cur as u64, limit.rlim_max as u64)
 }
 
@@ -113,7 +123,12 @@ pub fn set_nofile_soft_limit(soft: u64) {
     };
     // SAFETY: valid resource and pointer to an initialised rlimit.
     let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
-    assert_eq!(rc, 0, "setrlimit failed: {}", std::io::Error::last_os_error());
+    assert_eq!(
+        rc,
+        0,
+        "setrlimit failed: {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 /// Raises the soft descriptor limit to the hard limit and returns it.
