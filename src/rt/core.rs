@@ -288,14 +288,16 @@ impl Core {
     fn after_pending(&self, id: TaskId, future: BoxFuture, cancel_before: CancelState) {
         let arm_grace = self.with_task(id, |task| {
             task.stage = Stage::Running(future);
-            if cancel_before != CancelState::Requested {
-                return Ok(None);
-            }
-            match task.cancel {
+            match (cancel_before, task.cancel) {
                 // It never looked at the flag (sat in a sleep, say): drop now.
-                CancelState::Requested => Err(()),
-                // It took the flag and is cleaning up: give it the grace period.
-                _ => Ok(Some(task.extra.as_ref().and_then(|e| e.grace))),
+                (CancelState::Requested, CancelState::Requested) => Err(()),
+                // It took the flag in this poll (a cancel from before the
+                // poll, or one it asked for itself during it) and is
+                // cleaning up: give it the grace period.
+                (CancelState::None | CancelState::Requested, CancelState::Observed) => {
+                    Ok(Some(task.extra.as_ref().and_then(|e| e.grace)))
+                }
+                _ => Ok(None),
             }
         });
         match arm_grace {
