@@ -22,17 +22,44 @@ fn listeners_run_in_priority_order_and_stop_in_reverse() {
     let app = App::new("order");
     let log = Arc::new(Mutex::new(Vec::new()));
     record(&app, &log, Lifecycle::MainProcessStart, 0, "main start");
-    record(&app, &log, Lifecycle::BeforeServerStart, 0, "before start a");
-    record(&app, &log, Lifecycle::BeforeServerStart, 5, "before start high");
-    record(&app, &log, Lifecycle::BeforeServerStart, 0, "before start b");
+    record(
+        &app,
+        &log,
+        Lifecycle::BeforeServerStart,
+        0,
+        "before start a",
+    );
+    record(
+        &app,
+        &log,
+        Lifecycle::BeforeServerStart,
+        5,
+        "before start high",
+    );
+    record(
+        &app,
+        &log,
+        Lifecycle::BeforeServerStart,
+        0,
+        "before start b",
+    );
     record(&app, &log, Lifecycle::AfterServerStart, 0, "after start");
     record(&app, &log, Lifecycle::BeforeServerStop, 0, "before stop a");
-    record(&app, &log, Lifecycle::BeforeServerStop, 5, "before stop high");
+    record(
+        &app,
+        &log,
+        Lifecycle::BeforeServerStop,
+        5,
+        "before stop high",
+    );
     record(&app, &log, Lifecycle::BeforeServerStop, 0, "before stop b");
     record(&app, &log, Lifecycle::AfterServerStop, 0, "after stop");
     record(&app, &log, Lifecycle::MainProcessStop, 0, "main stop");
     let server = app.serve(Config::default().port(0)).unwrap();
-    assert_eq!(support::client::get(server.local_addr(), "/missing").status, 404);
+    assert_eq!(
+        support::client::get(server.local_addr(), "/missing").status,
+        404
+    );
     server.stop();
     server.join().unwrap();
     assert_eq!(
@@ -76,8 +103,13 @@ fn setup_is_frozen_while_running() {
     let app = App::new("frozen");
     app.get("/", |_req: Request| async { "ok" }).unwrap();
     let server = app.serve(Config::default().port(0)).unwrap();
-    let err = app.get("/late", |_req: Request| async { "late" }).unwrap_err();
-    assert_eq!(err.to_string(), "cannot add a route once the app is running");
+    let err = app
+        .get("/late", |_req: Request| async { "late" })
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot add a route once the app is running"
+    );
     assert!(matches!(
         app.signal("my.custom.event", |_app, _e| async {}),
         Err(Error::Frozen(_))
@@ -96,7 +128,12 @@ fn serve_answers_on_two_workers_and_stops() {
     })
     .unwrap();
     let server = app
-        .serve(Config::default().port(0).workers(2).graceful_timeout(Duration::from_secs(1)))
+        .serve(
+            Config::default()
+                .port(0)
+                .workers(2)
+                .graceful_timeout(Duration::from_secs(1)),
+        )
         .unwrap();
     let addr = server.local_addr();
     let reply = support::client::get(addr, "/");

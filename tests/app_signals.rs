@@ -21,10 +21,19 @@ fn invalid_and_reserved_names_are_rejected_with_their_messages() {
     let app = App::new("names");
     let err = app.signal("only.two", |_app, _e| async {}).unwrap_err();
     assert_eq!(err.to_string(), "Invalid signal event: only.two");
-    let err = app.signal("http.my.thing", |_app, _e| async {}).unwrap_err();
-    assert_eq!(err.to_string(), "Cannot declare reserved signal event: http.my.thing");
-    assert!(app.signal("user.<id:int>.login", |_app, _e| async {}).is_ok());
-    assert!(app.signal("server.exception.report", |_app, _e| async {}).is_ok());
+    let err = app
+        .signal("http.my.thing", |_app, _e| async {})
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Cannot declare reserved signal event: http.my.thing"
+    );
+    assert!(app
+        .signal("user.<id:int>.login", |_app, _e| async {})
+        .is_ok());
+    assert!(app
+        .signal("server.exception.report", |_app, _e| async {})
+        .is_ok());
     on_loop(async {
         let err = app.dispatch("server.custom.thing").await.unwrap_err();
         assert!(matches!(err, Error::ReservedEvent(_)));
@@ -44,10 +53,16 @@ fn a_wait_wakes_on_exactly_its_event_with_the_message() {
         sanio::rt::yield_now().await;
         app.dispatch("my.custom.other").await.unwrap();
         sanio::rt::yield_now().await;
-        assert!(!waiter.is_finished(), "a sibling event must not wake the waiter");
+        assert!(
+            !waiter.is_finished(),
+            "a sibling event must not wake the waiter"
+        );
         app.dispatch_with("my.custom.event", "hello").await.unwrap();
         let event = waiter.await.unwrap().unwrap();
-        assert_eq!((event.name(), event.message()), ("my.custom.event", Some("hello")));
+        assert_eq!(
+            (event.name(), event.message()),
+            ("my.custom.event", Some("hello"))
+        );
     });
 }
 
@@ -76,7 +91,10 @@ fn one_dispatch_wakes_every_waiter_and_dropped_waits_leave_nothing() {
         sanio::rt::yield_now().await;
         assert_eq!(app.event_waiters("my.custom.event"), 1);
         dropped.cancel();
-        assert!(dropped.await.is_ok(), "the wait observed the cancel and returned");
+        assert!(
+            dropped.await.is_ok(),
+            "the wait observed the cancel and returned"
+        );
         assert_eq!(app.event_waiters("my.custom.event"), 0);
     });
 }
@@ -190,7 +208,10 @@ fn a_broadcast_wakes_waiters_on_every_worker() {
         std::thread::sleep(Duration::from_millis(2));
     }
     // From a thread that is not a worker.
-    assert_eq!(app.dispatch_all("my.custom.event", Some("to all")).unwrap(), 2);
+    assert_eq!(
+        app.dispatch_all("my.custom.event", Some("to all")).unwrap(),
+        2
+    );
     while fired.lock().unwrap().len() < 2 {
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -200,6 +221,9 @@ fn a_broadcast_wakes_waiters_on_every_worker() {
     fired.sort();
     assert_eq!(
         fired,
-        [(Some(0), "to all".to_owned()), (Some(1), "to all".to_owned())]
+        [
+            (Some(0), "to all".to_owned()),
+            (Some(1), "to all".to_owned())
+        ]
     );
 }

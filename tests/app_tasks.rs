@@ -70,10 +70,7 @@ fn not_send_futures_are_accepted_on_a_running_loop() {
     on_loop(async {
         let shared = Rc::new(Cell::new(0));
         let inner = Rc::clone(&shared);
-        let handle = app
-            .add_task(async move { inner.set(5) })
-            .unwrap()
-            .unwrap();
+        let handle = app.add_task(async move { inner.set(5) }).unwrap().unwrap();
         handle.await.unwrap();
         assert_eq!(shared.get(), 5);
     });
@@ -104,11 +101,14 @@ fn named_task_get_cancel_purge_cycle() {
 fn a_live_name_cannot_be_reused_but_a_finished_one_can() {
     let app = App::new("names");
     on_loop(async {
-        app.add_named_task("job", std::future::pending::<()>()).unwrap();
+        app.add_named_task("job", std::future::pending::<()>())
+            .unwrap();
         let err = app.add_named_task("job", async {}).unwrap_err();
         assert!(matches!(err, Error::TaskNameTaken(ref name) if name == "job"));
         app.cancel_task("job").await.unwrap();
-        let again = app.add_named_task("job", async { Ok::<_, String>(1) }).unwrap();
+        let again = app
+            .add_named_task("job", async { Ok::<_, String>(1) })
+            .unwrap();
         assert_eq!(again.unwrap().await, Ok(1));
         assert_eq!(app.tasks().len(), 1);
     });
@@ -205,7 +205,8 @@ fn a_task_sitting_in_a_sleep_is_dropped_at_once() {
 fn shutdown_tasks_cancels_named_and_unnamed() {
     let app = App::new("shutdown");
     on_loop(async {
-        app.add_named_task("a", std::future::pending::<()>()).unwrap();
+        app.add_named_task("a", std::future::pending::<()>())
+            .unwrap();
         app.add_task(std::future::pending::<()>()).unwrap();
         app.add_task(async {
             sanio::cancelled().await;
@@ -245,7 +246,9 @@ fn pre_run_factories_run_once_per_worker_after_main_process_start() {
         move |app: App| {
             let l = Arc::clone(&l);
             async move {
-                l.lock().unwrap().push(format!("task on {:?}", app.worker()));
+                l.lock()
+                    .unwrap()
+                    .push(format!("task on {:?}", app.worker()));
             }
         }
     };
@@ -260,7 +263,11 @@ fn pre_run_factories_run_once_per_worker_after_main_process_start() {
     server.join().unwrap();
     let log = log.lock().unwrap().clone();
     assert_eq!(log[0], "main_process_start", "{log:?}");
-    let on = |w: usize| log.iter().filter(|l| **l == format!("task on {:?}", Some(w))).count();
+    let on = |w: usize| {
+        log.iter()
+            .filter(|l| **l == format!("task on {:?}", Some(w)))
+            .count()
+    };
     assert_eq!((on(0), on(1)), (2, 2), "{log:?}");
 }
 
@@ -293,12 +300,17 @@ fn a_panicking_task_is_reported_and_the_worker_serves_on() {
     let app = App::new("panics");
     let reports = Arc::new(Mutex::new(Vec::<String>::new()));
     let r = Arc::clone(&reports);
-    app.signal("server.exception.report", move |_app, event: sanio::Event| {
-        let r = Arc::clone(&r);
-        async move {
-            r.lock().unwrap().push(event.message().unwrap_or_default().to_owned());
-        }
-    })
+    app.signal(
+        "server.exception.report",
+        move |_app, event: sanio::Event| {
+            let r = Arc::clone(&r);
+            async move {
+                r.lock()
+                    .unwrap()
+                    .push(event.message().unwrap_or_default().to_owned());
+            }
+        },
+    )
     .unwrap();
     app.get("/", |_req: Request| async { "alive" }).unwrap();
     app.get("/boom", |req: Request| async move {
@@ -309,15 +321,24 @@ fn a_panicking_task_is_reported_and_the_worker_serves_on() {
     })
     .unwrap();
     let server = serve(&app, 1);
-    assert_eq!(support::client::get(server.local_addr(), "/boom").text(), "started");
+    assert_eq!(
+        support::client::get(server.local_addr(), "/boom").text(),
+        "started"
+    );
     while reports.lock().unwrap().is_empty() {
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(support::client::get(server.local_addr(), "/").text(), "alive");
+    assert_eq!(
+        support::client::get(server.local_addr(), "/").text(),
+        "alive"
+    );
     server.stop();
     server.join().unwrap();
     let reports = reports.lock().unwrap();
-    assert!(reports[0].contains("bomb") && reports[0].contains("kaboom"), "{reports:?}");
+    assert!(
+        reports[0].contains("bomb") && reports[0].contains("kaboom"),
+        "{reports:?}"
+    );
 }
 
 #[test]
@@ -350,5 +371,8 @@ fn shutdown_gives_cleanup_its_time_and_never_hangs_on_a_stubborn_task() {
     support::client::get(server.local_addr(), "/");
     server.stop();
     server.join().unwrap();
-    assert_eq!(*events.lock().unwrap(), ["cleanup finished", "after_server_stop"]);
+    assert_eq!(
+        *events.lock().unwrap(),
+        ["cleanup finished", "after_server_stop"]
+    );
 }

@@ -25,7 +25,12 @@ fn tasks(addr: SocketAddr) -> Vec<(String, String)> {
         .as_array()
         .expect("a task list")
         .iter()
-        .map(|t| (t["name"].as_str().unwrap().to_owned(), t["state"].as_str().unwrap().to_owned()))
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_owned(),
+                t["state"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -47,16 +52,25 @@ fn task_routes_run_the_whole_lifecycle() {
     assert!(tasks(addr).contains(&("job".into(), "running".into())));
 
     let cancelled = request(addr, "DELETE", "/tasks/job", "");
-    assert_eq!((cancelled.status, json(&cancelled)["state"].clone()), (200, "cancelled".into()));
+    assert_eq!(
+        (cancelled.status, json(&cancelled)["state"].clone()),
+        (200, "cancelled".into())
+    );
     assert_eq!(request(addr, "DELETE", "/tasks/nope", "").status, 404);
 
-    assert_eq!(request(addr, "POST", "/tasks/quick?seconds=0", "").status, 201);
+    assert_eq!(
+        request(addr, "POST", "/tasks/quick?seconds=0", "").status,
+        201
+    );
     while !tasks(addr).contains(&("quick".into(), "done".into())) {
         std::thread::sleep(Duration::from_millis(5));
     }
     let purged = request(addr, "POST", "/tasks/purge", "");
     assert_eq!(json(&purged)["purged"], 2);
-    assert_eq!(tasks(addr), [("heartbeat".to_owned(), "running".to_owned())]);
+    assert_eq!(
+        tasks(addr),
+        [("heartbeat".to_owned(), "running".to_owned())]
+    );
 
     assert_eq!(get(addr, "/missing").status, 404);
     assert!(json(&get(addr, "/missing"))["error"].is_string());
@@ -71,21 +85,28 @@ fn a_notification_reaches_the_feed_and_the_event_stream_on_every_worker() {
     let addr = server.local_addr();
 
     let stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
     let (mut feed, _) = tungstenite::client(format!("ws://{addr}/feed").as_str(), stream).unwrap();
 
     let mut events = TcpStream::connect(addr).unwrap();
     events
         .write_all(b"GET /events HTTP/1.1\r\nHost: demo\r\n\r\n")
         .unwrap();
-    events.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    events
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
 
     // The feed handler and the event stream each wait for the event; keep
     // notifying until both have seen it (a hang guard bounds the loop).
     let (mut fed, mut streamed) = (false, String::new());
     for _ in 0..400 {
         let posted = request(addr, "POST", "/notify", "hello everyone");
-        assert_eq!((posted.status, json(&posted)["delivered"].clone()), (202, true.into()));
+        assert_eq!(
+            (posted.status, json(&posted)["delivered"].clone()),
+            (202, true.into())
+        );
         if let Ok(tungstenite::Message::Text(text)) = feed.read() {
             assert_eq!(text.as_str(), "hello everyone");
             fed = true;

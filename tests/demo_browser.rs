@@ -21,7 +21,11 @@ use serde_json::{json, Value};
 use tungstenite::Message;
 
 /// Where Chromium may be installed.
-const CANDIDATES: &[&str] = &["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+const CANDIDATES: &[&str] = &[
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+];
 
 /// The browser binary, if one is installed.
 fn chromium() -> Option<PathBuf> {
@@ -57,7 +61,9 @@ impl DevTools {
         if let Some(session) = session {
             command["sessionId"] = json!(session);
         }
-        self.socket.send(Message::text(command.to_string())).expect("send to the browser");
+        self.socket
+            .send(Message::text(command.to_string()))
+            .expect("send to the browser");
         loop {
             let reply = self.socket.read().expect("read from the browser");
             let Message::Text(text) = reply else { continue };
@@ -117,11 +123,22 @@ fn launch(binary: &PathBuf) -> (Browser, DevTools) {
     let url = stderr
         .lines()
         .map_while(Result::ok)
-        .find_map(|line| line.split("DevTools listening on ").nth(1).map(str::to_owned))
+        .find_map(|line| {
+            line.split("DevTools listening on ")
+                .nth(1)
+                .map(str::to_owned)
+        })
         .expect("chromium printed its DevTools address");
-    let host = url.trim_start_matches("ws://").split('/').next().expect("host:port").to_owned();
+    let host = url
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .expect("host:port")
+        .to_owned();
     let stream = TcpStream::connect(&host).expect("connect to DevTools");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
     let (socket, _) = tungstenite::client(url.as_str(), stream).expect("DevTools handshake");
     (browser, DevTools { socket, next_id: 0 })
 }
@@ -129,7 +146,8 @@ fn launch(binary: &PathBuf) -> (Browser, DevTools) {
 #[test]
 fn browser_posts_a_notification_and_the_page_shows_it() {
     let Some(binary) = chromium() else {
-        let banner = "\n\n*** SKIPPED browser test: no Chromium found (install Debian's `chromium`) ***\n\n";
+        let banner =
+            "\n\n*** SKIPPED browser test: no Chromium found (install Debian's `chromium`) ***\n\n";
         let _ = std::io::stderr().write_all(banner.as_bytes());
         return;
     };
@@ -144,7 +162,10 @@ fn browser_posts_a_notification_and_the_page_shows_it() {
         json!({ "targetId": target["targetId"], "flatten": true }),
         None,
     );
-    let session = attached["sessionId"].as_str().expect("a session").to_owned();
+    let session = attached["sessionId"]
+        .as_str()
+        .expect("a session")
+        .to_owned();
 
     devtools.wait_until(
         &session,
@@ -153,7 +174,8 @@ fn browser_posts_a_notification_and_the_page_shows_it() {
     );
     let submit = "document.getElementById('message').value = 'hello from the browser'; \
                   document.getElementById('notify').requestSubmit(); true";
-    let shown = "document.getElementById('messages').textContent.includes('hello from the browser')";
+    let shown =
+        "document.getElementById('messages').textContent.includes('hello from the browser')";
     for _ in 0..100 {
         devtools.eval(&session, submit);
         std::thread::sleep(Duration::from_millis(50));

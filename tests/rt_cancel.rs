@@ -326,3 +326,18 @@ fn dropping_the_runtime_drops_live_tasks() {
     assert!(!remote.is_open());
     assert!(remote.spawn(async {}).is_err());
 }
+
+#[test]
+fn a_task_that_cleans_up_in_time_leaves_no_grace_timer_behind() {
+    run(async {
+        let baseline = sanio::rt::stats().unwrap().timers;
+        let task = sanio::spawn(async {
+            sanio::cancelled().await;
+            sanio::rt::yield_now().await; // a moment of async cleanup
+        });
+        sanio::rt::yield_now().await;
+        task.cancel();
+        task.await.unwrap();
+        assert_eq!(sanio::rt::stats().unwrap().timers, baseline);
+    });
+}

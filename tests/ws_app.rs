@@ -96,7 +96,10 @@ fn app() -> App {
     .unwrap();
     app.get("/stats", |_req: Request| async {
         let s = sanio::rt::stats().expect("on a worker");
-        format!("{} {} {} {}", s.live_tasks, s.task_slots, s.timers, s.io_registrations)
+        format!(
+            "{} {} {} {}",
+            s.live_tasks, s.task_slots, s.timers, s.io_registrations
+        )
     })
     .unwrap();
     app
@@ -131,14 +134,20 @@ fn the_receiver_task_pattern_lists_the_task_while_connected_and_cleans_up() {
     let addr = server.local_addr();
     let mut client = connect(addr, "/feed");
     let tasks = wait_for(addr, "/tasks", |t| t.starts_with("receiver:"));
-    assert!(tasks.ends_with("=running") || tasks.ends_with("=pending"), "{tasks}");
+    assert!(
+        tasks.ends_with("=running") || tasks.ends_with("=pending"),
+        "{tasks}"
+    );
     client.send(Message::text("hello from the client")).unwrap();
 
     // The handler waits for the event; send it until the client hears it.
     let mut heard = None;
     for _ in 0..100 {
         app.dispatch_all("my.custom.event", Some("news")).unwrap();
-        client.get_mut().set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        client
+            .get_mut()
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
         if let Ok(Message::Text(text)) = client.read() {
             heard = Some(text.to_string());
             break;

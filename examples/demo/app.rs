@@ -118,7 +118,9 @@ async fn start_task(req: Request) -> Result<Response, HttpError> {
 async fn cancel_task(req: Request) -> Result<Response, HttpError> {
     let name: String = req.param("name")?;
     match req.app().cancel_task(&name).await {
-        Ok(state) => Ok(Response::json(&json!({ "name": name, "state": state.as_str() }))),
+        Ok(state) => Ok(Response::json(
+            &json!({ "name": name, "state": state.as_str() }),
+        )),
         Err(err) => Err(HttpError::not_found(err.to_string())),
     }
 }
@@ -146,7 +148,10 @@ async fn events(req: Request) -> Response {
                 .timeout(Duration::from_secs(15))
                 .await;
             let sent = match next {
-                Ok(event) => body.send_event(event.message().unwrap_or("A message")).await,
+                Ok(event) => {
+                    body.send_event(event.message().unwrap_or("A message"))
+                        .await
+                }
                 Err(Error::EventTimeout(_)) => body.comment("keep-alive").await,
                 Err(_) => break, // cancelled: the server is stopping
             };
@@ -173,7 +178,11 @@ async fn feed(req: Request, ws: WebSocket) -> Result<(), Error> {
     })?;
     // Until the client goes away: then the wait ends with `Cancelled`.
     while let Ok(event) = app.event("my.custom.event").await {
-        if ws.send(event.message().unwrap_or("A message")).await.is_err() {
+        if ws
+            .send(event.message().unwrap_or("A message"))
+            .await
+            .is_err()
+        {
             break;
         }
     }
@@ -182,4 +191,3 @@ async fn feed(req: Request, ws: WebSocket) -> Result<(), Error> {
     app.purge_tasks();
     Ok(())
 }
-

@@ -83,9 +83,12 @@ impl AppService {
     /// through the app's error handler.
     async fn answer(&self, mut request: Request) -> Response {
         let started = self.access_log.then(Instant::now);
-        let log_line = self
-            .access_log
-            .then(|| (request.method().as_str().to_owned(), request.path().to_owned()));
+        let log_line = self.access_log.then(|| {
+            (
+                request.method().as_str().to_owned(),
+                request.path().to_owned(),
+            )
+        });
         request.ext = Some(Rc::clone(&self.app_ext));
         let routed = self.routes.route(&mut request);
         let response = match routed {
@@ -96,7 +99,8 @@ impl AppService {
                     Err(payload) => {
                         let message = crate::rt::panic_message(&*payload);
                         log::error!("handler panicked: {message}");
-                        self.app.report_exception(format!("handler panicked: {message}"));
+                        self.app
+                            .report_exception(format!("handler panicked: {message}"));
                         self.routes.error_response(HttpError::new(
                             StatusCode::INTERNAL_SERVER_ERROR,
                             "Internal Server Error",

@@ -107,7 +107,9 @@ struct Setup {
 /// Locks a mutex, recovering the data if a thread panicked holding it (the
 /// data are plain lists, valid after any panic).
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl App {

@@ -33,7 +33,9 @@ impl Routes {
             Match::MethodNotAllowed(allow) => {
                 let allow: Vec<&str> = allow.iter().map(Method::as_str).collect();
                 let error = HttpError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
-                Err(self.error_response(error).with_header("Allow", &allow.join(", ")))
+                Err(self
+                    .error_response(error)
+                    .with_header("Allow", &allow.join(", ")))
             }
             Match::NotFound => Err(self.error_response(HttpError::not_found("Not Found"))),
         }

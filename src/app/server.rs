@@ -105,7 +105,11 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
         shutdown.clone(),
         Rc::clone(&connections),
     ));
-    if app.inner.stopping.load(std::sync::atomic::Ordering::Acquire) {
+    if app
+        .inner
+        .stopping
+        .load(std::sync::atomic::Ordering::Acquire)
+    {
         local.stop.request();
     }
     let started = app.run_listeners(Lifecycle::AfterServerStart).await;
@@ -121,7 +125,8 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
     local.websockets.close_all();
     connections.finish_by(deadline).await;
     let left = deadline.saturating_duration_since(Instant::now());
-    app.shutdown_tasks(left.max(Duration::from_millis(10))).await;
+    app.shutdown_tasks(left.max(Duration::from_millis(10)))
+        .await;
     app.run_listeners(Lifecycle::AfterServerStop).await?;
     log::info!("worker {}: stopped", local.worker);
     started
@@ -144,7 +149,13 @@ async fn accept_loop(
                 continue;
             }
         };
-        let future = serve_one(stream, peer, Rc::clone(&service), Rc::clone(&limits), shutdown.clone());
+        let future = serve_one(
+            stream,
+            peer,
+            Rc::clone(&service),
+            Rc::clone(&limits),
+            shutdown.clone(),
+        );
         connections.spawn(future);
     }
 }
@@ -196,12 +207,18 @@ impl Connections {
                 self.ended.notified().await;
             }
         };
-        if rt::timeout(deadline.saturating_duration_since(Instant::now()), all_ended)
-            .await
-            .is_err()
+        if rt::timeout(
+            deadline.saturating_duration_since(Instant::now()),
+            all_ended,
+        )
+        .await
+        .is_err()
         {
             let open: Vec<TaskRef> = self.tasks.borrow().iter().map(|(_, t)| t.clone()).collect();
-            log::warn!("cancelling {} connections still open after the graceful timeout", open.len());
+            log::warn!(
+                "cancelling {} connections still open after the graceful timeout",
+                open.len()
+            );
             for task in &open {
                 task.cancel_with_grace("server shutdown", Duration::ZERO);
             }

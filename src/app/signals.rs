@@ -94,7 +94,8 @@ impl fmt::Debug for Event {
 }
 
 /// A signal handler: gets the app and the event.
-pub(crate) type SignalHandler = Arc<dyn Fn(App, Event) -> LocalFuture<Result<(), String>> + Send + Sync>;
+pub(crate) type SignalHandler =
+    Arc<dyn Fn(App, Event) -> LocalFuture<Result<(), String>> + Send + Sync>;
 
 /// `name:type` of a `<name:type>` part; `None` for a plain part.
 fn parse_param(part: &str) -> Option<(&str, &str)> {
@@ -521,7 +522,15 @@ mod tests {
         for good in ["my.custom.event", "a.b.c", "x-y.z_1.w"] {
             assert!(validate(good, false).is_ok(), "{good}");
         }
-        for bad in ["", "a.b", "a.b.c.d", "a..c", "a.b.", "a b.c.d", "a.<id:int>.c"] {
+        for bad in [
+            "",
+            "a.b",
+            "a.b.c.d",
+            "a..c",
+            "a.b.",
+            "a b.c.d",
+            "a.<id:int>.c",
+        ] {
             assert!(validate(bad, false).is_err(), "{bad}");
         }
         assert!(validate("user.<id:int>.login", true).is_ok());

@@ -453,14 +453,16 @@ impl<T: 'static> Future for TaskHandle<T> {
     type Output = Result<T, TaskError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.join).poll(cx).map(|joined| match joined {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(message)) => Err(TaskError::Failed(message)),
-            Err(err) if err.is_panic() => Err(TaskError::Panicked(
-                err.message().unwrap_or_default().to_owned(),
-            )),
-            Err(err) => Err(TaskError::Cancelled(err.message().map(str::to_owned))),
-        })
+        Pin::new(&mut self.join)
+            .poll(cx)
+            .map(|joined| match joined {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(message)) => Err(TaskError::Failed(message)),
+                Err(err) if err.is_panic() => Err(TaskError::Panicked(
+                    err.message().unwrap_or_default().to_owned(),
+                )),
+                Err(err) => Err(TaskError::Cancelled(err.message().map(str::to_owned))),
+            })
     }
 }
 

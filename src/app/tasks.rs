@@ -158,7 +158,10 @@ impl App {
     /// # trait AwaitUnit { fn await_unit(self) -> std::future::Ready<()>; }
     /// # impl AwaitUnit for bool { fn await_unit(self) -> std::future::Ready<()> { std::future::ready(()) } }
     /// ```
-    pub fn add_task<M, T>(&self, task: T) -> Result<Option<TaskHandle<<T::Output as IntoResult>::Ok>>, Error>
+    pub fn add_task<M, T>(
+        &self,
+        task: T,
+    ) -> Result<Option<TaskHandle<<T::Output as IntoResult>::Ok>>, Error>
     where
         T: IntoTask<M>,
     {
@@ -381,7 +384,11 @@ impl App {
     }
 
     /// Shared body of the cancel calls.
-    async fn cancel_task_inner(&self, name: &str, message: Option<&str>) -> Result<TaskState, Error> {
+    async fn cancel_task_inner(
+        &self,
+        name: &str,
+        message: Option<&str>,
+    ) -> Result<TaskState, Error> {
         let task = self.get_task(name)?;
         if task.state().is_finished() {
             return Ok(task.state());

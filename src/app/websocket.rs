@@ -17,14 +17,16 @@ use std::sync::Arc;
 use slab::Slab;
 
 use super::local::{try_local, Local};
-use crate::rt::TaskRef;
 use super::tasks::CatchUnwind;
 use super::{App, Error, IntoResult};
 use crate::http::{Request, Response, StatusCode};
+use crate::rt::TaskRef;
 use crate::ws::{check_upgrade, CloseCode, WebSocket, WsConfig};
 
 /// A websocket handler shared by the workers.
-type WsHandler = Arc<dyn Fn(Request, WebSocket) -> super::task_types::LocalFuture<Result<(), String>> + Send + Sync>;
+type WsHandler = Arc<
+    dyn Fn(Request, WebSocket) -> super::task_types::LocalFuture<Result<(), String>> + Send + Sync,
+>;
 
 impl App {
     /// Serves websockets at `path`: `handler` gets the upgrade request and
@@ -100,12 +102,16 @@ impl App {
 /// Answers the handshake and arranges for the handler to run after it.
 async fn upgrade(request: Request, handler: WsHandler, protocols: Arc<[String]>) -> Response {
     let offered: Vec<&str> = protocols.iter().map(String::as_str).collect();
-    let accept = match check_upgrade(request.method().as_str(), |name| request.header(name), &offered) {
+    let accept = match check_upgrade(
+        request.method().as_str(),
+        |name| request.header(name),
+        &offered,
+    ) {
         Ok(accept) => accept,
         Err(refused) => {
             log::debug!("websocket handshake refused: {refused}");
-            let mut response = Response::text(refused.reason())
-                .with_status(StatusCode::new(refused.status()));
+            let mut response =
+                Response::text(refused.reason()).with_status(StatusCode::new(refused.status()));
             for (name, value) in refused.headers() {
                 response = response.with_header(name, value);
             }
@@ -119,7 +125,12 @@ async fn upgrade(request: Request, handler: WsHandler, protocols: Arc<[String]>)
         response = response.with_header(name, &value);
     }
     response.on_upgrade(Box::new(move |stream, leftover| {
-        Box::pin(run_handler(app, request, handler, WebSocket::start(stream, leftover, &config)))
+        Box::pin(run_handler(
+            app,
+            request,
+            handler,
+            WebSocket::start(stream, leftover, &config),
+        ))
     }))
 }
 
@@ -213,7 +224,12 @@ struct Registered {
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        let removed = self.local.websockets.sockets.borrow_mut().try_remove(self.key);
+        let removed = self
+            .local
+            .websockets
+            .sockets
+            .borrow_mut()
+            .try_remove(self.key);
         drop(removed);
     }
 }

@@ -81,9 +81,7 @@ impl Server {
     fn join_inner(&mut self) -> Result<(), Error> {
         let mut result = Ok(());
         for (index, thread) in self.threads.drain(..).enumerate() {
-            let joined = thread
-                .join()
-                .unwrap_or(Err(Error::WorkerPanicked(index)));
+            let joined = thread.join().unwrap_or(Err(Error::WorkerPanicked(index)));
             if result.is_ok() {
                 result = joined;
             }
@@ -128,7 +126,10 @@ impl App {
             None
         };
         let mut server = self.start(config, false)?;
-        let spec = server.1.take().expect("start(.., false) keeps worker 0 for the caller");
+        let spec = server
+            .1
+            .take()
+            .expect("start(.., false) keeps worker 0 for the caller");
         let result = run_worker(self, spec);
         let joined = server.0.join();
         drop(signals);
@@ -172,7 +173,11 @@ impl App {
 
     /// Freezes the setup, runs `main_process_start`, binds and starts the
     /// workers; keeps worker 0 for the caller unless `all_threads`.
-    fn start(&self, config: Config, all_threads: bool) -> Result<(Server, Option<WorkerSpec>), Error> {
+    fn start(
+        &self,
+        config: Config,
+        all_threads: bool,
+    ) -> Result<(Server, Option<WorkerSpec>), Error> {
         if self.inner.running.swap(true, Ordering::AcqRel) {
             return Err(Error::Frozen("a second run"));
         }
@@ -185,20 +190,31 @@ impl App {
     }
 
     /// The body of [`start`](Self::start).
-    fn start_inner(&self, config: Config, all_threads: bool) -> Result<(Server, Option<WorkerSpec>), Error> {
+    fn start_inner(
+        &self,
+        config: Config,
+        all_threads: bool,
+    ) -> Result<(Server, Option<WorkerSpec>), Error> {
         Runtime::new()?.block_on(self.run_listeners(Lifecycle::MainProcessStart))?;
         let listeners = bind(&config)?;
         let addr = listeners[0].local_addr()?;
-        log::info!("{} listening on http://{addr} with {} worker(s)", self.name(), config.workers);
+        log::info!(
+            "{} listening on http://{addr} with {} worker(s)",
+            self.name(),
+            config.workers
+        );
         let config = Arc::new(config);
         *super::lock(&self.inner.config) = Some(Arc::clone(&config));
         let routes: Arc<Routes> = self.frozen_routes();
-        let mut specs = listeners.into_iter().enumerate().map(|(index, listener)| WorkerSpec {
-            index,
-            listener,
-            config: Arc::clone(&config),
-            routes: Arc::clone(&routes),
-        });
+        let mut specs = listeners
+            .into_iter()
+            .enumerate()
+            .map(|(index, listener)| WorkerSpec {
+                index,
+                listener,
+                config: Arc::clone(&config),
+                routes: Arc::clone(&routes),
+            });
         let kept = if all_threads { None } else { specs.next() };
         let mut threads = Vec::new();
         for spec in specs {

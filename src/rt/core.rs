@@ -304,9 +304,11 @@ impl Core {
             Some(Err(())) => self.drop_task(id),
             Some(Ok(Some(grace))) => {
                 let deadline = Instant::now() + grace.unwrap_or(self.grace.get());
-                self.timers
+                let key = self
+                    .timers
                     .borrow_mut()
                     .insert(deadline, TimerEvent::GraceOver(id));
+                self.with_task(id, |task| task.extra_mut().grace_timer = Some(key));
             }
             _ => {}
         }
@@ -327,12 +329,16 @@ impl Core {
             if let Some(message) = panic {
                 task.extra_mut().panic_message = Some(message);
             }
+            let grace_timer = task.extra.as_mut().and_then(|e| e.grace_timer.take());
             let waiters = task.take_end_waiters();
-            (waiters, task.handles == 0)
+            (waiters, task.handles == 0, grace_timer)
         });
-        let Some((waiters, unreferenced)) = ended else {
+        let Some((waiters, unreferenced, grace_timer)) = ended else {
             return;
         };
+        if let Some(key) = grace_timer {
+            self.timers.borrow_mut().remove(key);
+        }
         let removed = unreferenced.then(|| self.tasks.borrow_mut().remove(id.key));
         drop(removed); // drops an unclaimed output, outside the borrow
         waiters.into_iter().for_each(Waker::wake);

@@ -114,7 +114,8 @@ fn read_chunked(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
             }
             fill(stream, buf)?;
         };
-        let size = usize::from_str_radix(String::from_utf8_lossy(&buf[..line_end]).trim(), 16).ok()?;
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&buf[..line_end]).trim(), 16).ok()?;
         buf.drain(..line_end + 2);
         while buf.len() < size + 2 {
             fill(stream, buf)?;

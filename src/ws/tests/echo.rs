@@ -88,11 +88,15 @@ fn bytes_sent_with_the_handshake_are_not_lost() {
 #[test]
 fn the_server_answers_pings_without_the_handler() {
     // The handler never reads: only the driver can answer.
-    let server = serve(WsConfig::new(), 1, |ws: WebSocket, events: Events| async move {
-        let cancelled = crate::cancelled().await;
-        let _ = events.send(cancelled.to_string());
-        drop(ws);
-    });
+    let server = serve(
+        WsConfig::new(),
+        1,
+        |ws: WebSocket, events: Events| async move {
+            let cancelled = crate::cancelled().await;
+            let _ = events.send(cancelled.to_string());
+            drop(ws);
+        },
+    );
     let mut raw = Raw::connect(server.addr, &[]);
     raw.send(&masked(0x89, b"are you there"));
     assert_eq!(raw.frame(), Some((0x8a, b"are you there".to_vec())));

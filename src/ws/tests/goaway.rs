@@ -33,10 +33,16 @@ fn assert_went_away(events: &[String], expect_messages: bool) {
     let position = |wanted: &str| events.iter().position(|e| e == wanted);
     let ended = position("recv ended").expect("recv ended");
     if expect_messages {
-        let (a, b) = (position("got a").expect("got a"), position("got b").expect("got b"));
+        let (a, b) = (
+            position("got a").expect("got a"),
+            position("got b").expect("got b"),
+        );
         assert!(a < b && b < ended, "{events:?}");
     }
-    assert!(position("cancelled: websocket closed").is_some(), "{events:?}");
+    assert!(
+        position("cancelled: websocket closed").is_some(),
+        "{events:?}"
+    );
     assert!(position("send: Err(Closed)").is_some(), "{events:?}");
     assert_eq!(events.last().map(String::as_str), Some("closed: true"));
 }
@@ -82,29 +88,33 @@ fn a_reset_ends_the_socket_and_cancels_the_handler() {
         .set_linger(Some(Duration::ZERO))
         .unwrap();
     drop(raw); // RST
-    // Whether "a" and "b" were read before the reset arrived is the
-    // kernel's business; the rest is not.
+               // Whether "a" and "b" were read before the reset arrived is the
+               // kernel's business; the rest is not.
     assert_went_away(&server.finish(), false);
 }
 
 #[test]
 fn a_handler_in_recv_gets_buffered_messages_then_the_end() {
-    let server = serve(WsConfig::new(), 1, |ws: WebSocket, events: Events| async move {
-        loop {
-            match ws.recv_checked().await {
-                Ok(Some(message)) => {
-                    let _ = events.send(format!("got {}", message.as_text().unwrap_or("?")));
-                }
-                Ok(None) => break,
-                Err(err) => {
-                    assert!(err.cancelled().is_some());
-                    break;
+    let server = serve(
+        WsConfig::new(),
+        1,
+        |ws: WebSocket, events: Events| async move {
+            loop {
+                match ws.recv_checked().await {
+                    Ok(Some(message)) => {
+                        let _ = events.send(format!("got {}", message.as_text().unwrap_or("?")));
+                    }
+                    Ok(None) => break,
+                    Err(err) => {
+                        assert!(err.cancelled().is_some());
+                        break;
+                    }
                 }
             }
-        }
-        let _ = events.send("recv ended".into());
-        let _ = events.send(format!("send: {:?}", ws.send("late").await));
-    });
+            let _ = events.send("recv ended".into());
+            let _ = events.send(format!("send: {:?}", ws.send("late").await));
+        },
+    );
     let mut client = client(server.addr);
     for message in ["a", "b", "c"] {
         client.send(T::text(message)).unwrap();
