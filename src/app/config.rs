@@ -134,7 +134,7 @@ impl Config {
     /// # Examples
     ///
     /// ```
-    /// let config = sanio::Config::default().backlog(4096);
+    /// let _config = sanio::Config::default().backlog(4096);
     /// ```
     pub fn backlog(mut self, backlog: i32) -> Self {
         self.backlog = backlog;
@@ -147,7 +147,7 @@ impl Config {
     /// # Examples
     ///
     /// ```
-    /// let config = sanio::Config::default().reuse_port(false);
+    /// let _config = sanio::Config::default().reuse_port(false);
     /// ```
     pub fn reuse_port(mut self, reuse: bool) -> Self {
         self.reuse_port = reuse;
@@ -159,7 +159,7 @@ impl Config {
     /// # Examples
     ///
     /// ```
-    /// let config = sanio::Config::default().graceful_timeout(std::time::Duration::from_secs(2));
+    /// let _config = sanio::Config::default().graceful_timeout(std::time::Duration::from_secs(2));
     /// ```
     pub fn graceful_timeout(mut self, timeout: Duration) -> Self {
         self.graceful_timeout = timeout;
@@ -171,7 +171,7 @@ impl Config {
     /// # Examples
     ///
     /// ```
-    /// let config = sanio::Config::default().limits(sanio::Limits::default());
+    /// let _config = sanio::Config::default().limits(sanio::Limits::default());
     /// ```
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -183,7 +183,7 @@ impl Config {
     /// # Examples
     ///
     /// ```
-    /// let config = sanio::Config::default().access_log(true);
+    /// let _config = sanio::Config::default().access_log(true);
     /// ```
     pub fn access_log(mut self, on: bool) -> Self {
         self.access_log = on;
@@ -195,7 +195,7 @@ impl Config {
     /// # Examples
     ///
     /// ```
-    /// let config = sanio::Config::default().handle_signals(false);
+    /// let _config = sanio::Config::default().handle_signals(false);
     /// ```
     pub fn handle_signals(mut self, on: bool) -> Self {
         self.handle_signals = on;
@@ -207,7 +207,7 @@ impl Config {
     /// # Examples
     ///
     /// ```
-    /// let config = sanio::Config::default().websocket(sanio::WsConfig::default());
+    /// let _config = sanio::Config::default().websocket(sanio::WsConfig::default());
     /// ```
     #[cfg(feature = "ws")]
     pub fn websocket(mut self, websocket: crate::ws::WsConfig) -> Self {

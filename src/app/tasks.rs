@@ -150,13 +150,15 @@ impl App {
     ///
     /// ```
     /// let app = sanio::App::new("demo");
+    /// // Before `run`: kept for the workers, no handle yet.
+    /// assert!(app.add_task(|app: sanio::App| async move { let _ = app.name(); }).unwrap().is_none());
+    ///
     /// let rt = sanio::Runtime::new().unwrap();
     /// rt.block_on(async {
-    ///     let handle = app.add_task(async { 1 + 1 == 2 }.await_unit()).unwrap();
-    /// #   let _ = handle;
+    ///     // On a running loop: started now.
+    ///     let handle = app.add_task(async { Ok::<_, std::io::Error>(42) }).unwrap().unwrap();
+    ///     assert_eq!(handle.await, Ok(42));
     /// });
-    /// # trait AwaitUnit { fn await_unit(self) -> std::future::Ready<()>; }
-    /// # impl AwaitUnit for bool { fn await_unit(self) -> std::future::Ready<()> { std::future::ready(()) } }
     /// ```
     pub fn add_task<M, T>(
         &self,

@@ -59,7 +59,7 @@ impl Runtime {
     /// # Examples
     ///
     /// ```
-    /// let rt = sanio::Runtime::new()?;
+    /// let _rt = sanio::Runtime::new()?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new() -> io::Result<Self> {
@@ -75,7 +75,7 @@ impl Runtime {
     /// # Examples
     ///
     /// ```
-    /// let rt = sanio::Runtime::new().unwrap()
+    /// let _rt = sanio::Runtime::new().unwrap()
     ///     .with_grace_period(std::time::Duration::from_millis(500));
     /// ```
     pub fn with_grace_period(self, grace: Duration) -> Self {
