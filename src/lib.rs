@@ -56,6 +56,8 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod app;
+/// A guided tour of how sanio works, from a waker up to the workers.
+pub mod guide;
 pub mod http;
 pub mod net;
 pub mod rt;
