@@ -263,6 +263,18 @@ impl App {
         Ok(())
     }
 
+    /// Drops the plain futures kept on this thread for this app: `serve`
+    /// starts every worker on a thread of its own, where they cannot go.
+    /// Returns how many were dropped.
+    pub(crate) fn drop_thread_kept_futures(&self) -> usize {
+        DEFERRED_FUTURES.with(|d| {
+            let mut all = d.borrow_mut();
+            let before = all.len();
+            all.retain(|kept| kept.app != self.id());
+            before - all.len()
+        })
+    }
+
     /// Spawns a supervised task on this worker and registers it.
     fn start_task<T: 'static>(
         &self,

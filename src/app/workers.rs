@@ -140,6 +140,11 @@ impl App {
     /// and returns once the socket is bound. Tests use port 0 and
     /// [`Server::local_addr`].
     ///
+    /// Tasks added before `serve` should be factories: a plain future added
+    /// before `run` runs on worker 0, the calling thread, but `serve` starts
+    /// no worker on the calling thread, so such futures are dropped with a
+    /// warning.
+    ///
     /// # Errors
     ///
     /// A bind error or a failing `main_process_start` listener.
@@ -148,6 +153,14 @@ impl App {
     ///
     /// See [`Server`].
     pub fn serve(&self, config: Config) -> Result<Server, Error> {
+        let dropped = self.drop_thread_kept_futures();
+        if dropped > 0 {
+            log::warn!(
+                "{dropped} plain future(s) added before serve() will not run: every \
+                 worker of serve() runs on its own thread, and a future cannot move \
+                 there; add a factory instead (a closure returning the future)"
+            );
+        }
         Ok(self.start(config, true)?.0)
     }
 
