@@ -63,8 +63,12 @@ macro_rules! every_executor {
 
 /// Spawn and run a million empty tasks, as one burst and in batches.
 fn spawn(c: &mut Criterion) {
-    every_executor!(c, "spawn_1M_burst", |ex| common::spawn_many(ex, TASKS, TASKS));
-    every_executor!(c, "spawn_1M_batches_of_1000", |ex| common::spawn_many(ex, TASKS, BATCH));
+    every_executor!(c, "spawn_1M_burst", |ex| common::spawn_many(
+        ex, TASKS, TASKS
+    ));
+    every_executor!(c, "spawn_1M_batches_of_1000", |ex| common::spawn_many(
+        ex, TASKS, BATCH
+    ));
 }
 
 /// A million hand-offs between two tasks.

@@ -112,7 +112,11 @@ fn page_size() -> usize {
 /// Counters at one instant: (live heap bytes, allocations, resident bytes).
 fn snapshot() -> (usize, usize, usize) {
     let rss = rss_bytes();
-    (LIVE.load(Ordering::Relaxed), ALLOCS.load(Ordering::Relaxed), rss)
+    (
+        LIVE.load(Ordering::Relaxed),
+        ALLOCS.load(Ordering::Relaxed),
+        rss,
+    )
 }
 
 /// Child mode: measures idle tasks on `E`, prints "heap allocs rss" per task.
@@ -139,7 +143,10 @@ fn idle_in_child(name: &str) -> [f64; 3] {
         .args(["--idle-child", name])
         .output()
         .expect("running the memory child");
-    assert!(out.status.success(), "memory child for {name} failed: {out:?}");
+    assert!(
+        out.status.success(),
+        "memory child for {name} failed: {out:?}"
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let nums: Vec<f64> = text
         .split_whitespace()
@@ -214,7 +221,8 @@ fn timed<E: Exec>(row: &mut Row) {
 fn timers<E: Timer>(row: &mut Row, seed: u64) {
     let mut ex = E::new();
     let late = common::sleepers(&mut ex, SLEEPERS, SPREAD, seed);
-    row.late_last.push(late.past_last_deadline.as_secs_f64() * 1e3);
+    row.late_last
+        .push(late.past_last_deadline.as_secs_f64() * 1e3);
     row.late_mean.push(late.mean.as_secs_f64() * 1e3);
 }
 

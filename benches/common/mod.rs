@@ -362,8 +362,11 @@ pub fn sleepers<E: Timer>(ex: &mut E, tasks: usize, spread: Duration, seed: u64)
         for _ in 0..tasks {
             let deadline = start + Duration::from_micros(rng.below(spread.as_micros() as u64 + 1));
             last_deadline = last_deadline.max(deadline);
-            let (latch, last_finish, total_late) =
-                (Rc::clone(&latch), Rc::clone(&last_finish), Rc::clone(&total_late));
+            let (latch, last_finish, total_late) = (
+                Rc::clone(&latch),
+                Rc::clone(&last_finish),
+                Rc::clone(&total_late),
+            );
             E::spawn(async move {
                 E::sleep_until(deadline).await;
                 let now = Instant::now();

@@ -174,8 +174,8 @@ http_run() {
     record "$name" "$test" rps "$rps"
     # wrk's percentiles break with pipelining (it prints 0.00us for the upper
     # ones); a zero is left out rather than reported.
-    [[ "$p50" != 0 ]] && record "$name" "$test" p50_ms "$p50"
-    [[ "$p90" != 0 ]] && record "$name" "$test" p90_ms "$p90"
+    if [[ "$p50" != 0 ]]; then record "$name" "$test" p50_ms "$p50"; fi
+    if [[ "$p90" != 0 ]]; then record "$name" "$test" p90_ms "$p90"; fi
     record "$name" "$test" cpu_us "$(awk -v c="$((c1 - c0))" -v n="$reqs" 'BEGIN { print c / n / 1000 }')"
     record "$name" "$test" user_us "$(awk -v u="$((u1 - u0))" -v t="$CLK_TCK" -v n="$reqs" 'BEGIN { print u / t * 1e6 / n }')"
     echo "  $name $test: $rps req/s, p50 $p50 ms, p90 $p90 ms, $(( (c1 - c0) / reqs )) ns CPU/req"

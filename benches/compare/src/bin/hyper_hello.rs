@@ -40,7 +40,10 @@ fn main() -> std::io::Result<()> {
         .build()?;
     rt.block_on(async move {
         let listener = TcpListener::bind(format!("{host}:{port}")).await?;
-        eprintln!("hyper_hello on {} (pipeline_flush={flush})", listener.local_addr()?);
+        eprintln!(
+            "hyper_hello on {} (pipeline_flush={flush})",
+            listener.local_addr()?
+        );
         loop {
             let (stream, _) = listener.accept().await?;
             stream.set_nodelay(true)?;

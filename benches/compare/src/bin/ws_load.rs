@@ -39,7 +39,10 @@ async fn client(url: String, end: Instant) -> Result<u64, String> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let url = args.get(1).cloned().unwrap_or_else(|| "ws://127.0.0.1:8082/".into());
+    let url = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "ws://127.0.0.1:8082/".into());
     let conns: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(64);
     let secs: f64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(5.0);
     let rt = tokio::runtime::Builder::new_current_thread()
