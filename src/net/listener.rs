@@ -307,7 +307,9 @@ impl TcpListener {
             .registration
             .poll_io(cx, Direction::Read, || self.io.accept())
         {
-            Poll::Ready(Ok((stream, peer))) => Poll::Ready(TcpStream::from_mio(stream).map(|s| (s, peer))),
+            Poll::Ready(Ok((stream, peer))) => {
+                Poll::Ready(TcpStream::from_mio(stream).map(|s| (s, peer)))
+            }
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
             Poll::Pending => Poll::Pending,
         }

@@ -151,7 +151,9 @@ impl Core {
             generation,
         };
         let waker = self.new_waker(id);
-        waker.scheduled.store(true, std::sync::atomic::Ordering::Relaxed);
+        waker
+            .scheduled
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let mut task = Task {
             stage: Stage::Running(future),
             waker,
@@ -286,23 +288,27 @@ impl Core {
     fn after_pending(&self, id: TaskId, future: BoxFuture, cancel_before: CancelState) {
         let arm_grace = self.with_task(id, |task| {
             task.stage = Stage::Running(future);
-            if cancel_before != CancelState::Requested {
-                return Ok(None);
-            }
-            match task.cancel {
+            match (cancel_before, task.cancel) {
                 // It never looked at the flag (sat in a sleep, say): drop now.
-                CancelState::Requested => Err(()),
-                // It took the flag and is cleaning up: give it the grace period.
-                _ => Ok(Some(task.extra.as_ref().and_then(|e| e.grace))),
+                (CancelState::Requested, CancelState::Requested) => Err(()),
+                // It took the flag in this poll (a cancel from before the
+                // poll, or one it asked for itself during it) and is
+                // cleaning up: give it the grace period.
+                (CancelState::None | CancelState::Requested, CancelState::Observed) => {
+                    Ok(Some(task.extra.as_ref().and_then(|e| e.grace)))
+                }
+                _ => Ok(None),
             }
         });
         match arm_grace {
             Some(Err(())) => self.drop_task(id),
             Some(Ok(Some(grace))) => {
                 let deadline = Instant::now() + grace.unwrap_or(self.grace.get());
-                self.timers
+                let key = self
+                    .timers
                     .borrow_mut()
                     .insert(deadline, TimerEvent::GraceOver(id));
+                self.with_task(id, |task| task.extra_mut().grace_timer = Some(key));
             }
             _ => {}
         }
@@ -312,7 +318,9 @@ impl Core {
     /// free the slot if no handle refers to it.
     fn finish(&self, id: TaskId, stage: Stage, panic: Option<String>) {
         if let Some(message) = &panic {
-            let name = self.with_task(id, |task| task.name().map(str::to_owned)).flatten();
+            let name = self
+                .with_task(id, |task| task.name().map(str::to_owned))
+                .flatten();
             let name = name.as_deref().unwrap_or("<unnamed>");
             log::error!("task {id} ({name}) panicked: {message}");
         }
@@ -321,12 +329,16 @@ impl Core {
             if let Some(message) = panic {
                 task.extra_mut().panic_message = Some(message);
             }
+            let grace_timer = task.extra.as_mut().and_then(|e| e.grace_timer.take());
             let waiters = task.take_end_waiters();
-            (waiters, task.handles == 0)
+            (waiters, task.handles == 0, grace_timer)
         });
-        let Some((waiters, unreferenced)) = ended else {
+        let Some((waiters, unreferenced, grace_timer)) = ended else {
             return;
         };
+        if let Some(key) = grace_timer {
+            self.timers.borrow_mut().remove(key);
+        }
         let removed = unreferenced.then(|| self.tasks.borrow_mut().remove(id.key));
         drop(removed); // drops an unclaimed output, outside the borrow
         waiters.into_iter().for_each(Waker::wake);

@@ -342,6 +342,9 @@ impl<T: 'static> Future for JoinHandle<T> {
     }
 }
 
+// A handle is an id and an `Rc`; it never pins its output in place.
+impl<T> Unpin for JoinHandle<T> {}
+
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         self.core.release_handle(self.id);

@@ -108,6 +108,8 @@ impl Runtime {
         self.core.set_running(true);
         let _running = ResetRunning(&self.core);
         let mut future = pin!(future);
+        // A new future must be polled once before anything can wake it.
+        self.core.schedule(TaskId::MAIN);
         let main_waker = self.core.new_waker(TaskId::MAIN);
         let waker = waker_ref(&main_waker);
         let mut cx = Context::from_waker(&waker);

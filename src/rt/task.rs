@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
 
+use super::time::TimerKey;
 use super::waker::TaskWaker;
 
 /// The identity of a task: its slab key plus a generation.
@@ -198,6 +199,9 @@ pub(crate) struct Extra {
     pub(crate) cancel_message: Option<String>,
     /// The grace period for this cancel, if it overrides the runtime's.
     pub(crate) grace: Option<Duration>,
+    /// The timer that drops the task when its grace period is over; removed
+    /// if the task ends first.
+    pub(crate) grace_timer: Option<TimerKey>,
     /// The panic message, once the task panicked.
     pub(crate) panic_message: Option<String>,
     /// Tasks waiting for this one to end, besides the `JoinHandle`.

@@ -72,7 +72,9 @@ impl Shared {
     /// The remote queue, even if a thread panicked while holding it (the
     /// queue is a plain `Vec`, valid after any panic).
     fn queue(&self) -> MutexGuard<'_, Vec<Remote>> {
-        self.remote.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.remote
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Queues work from another thread and wakes the loop. Returns the work

@@ -1,0 +1,72 @@
+//! The seam between a connection and the application: [`Service`] answers
+//! requests, [`Shutdown`] tells every connection of a worker to wind down.
+
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use super::request::Request;
+use super::response::Response;
+use crate::rt::sync::Notify;
+
+/// Answers requests; implemented by the application layer.
+#[allow(dead_code)]
+pub(crate) trait Service: 'static {
+    /// Answers one request. Runs on the connection's task; may be `!Send`.
+    fn call(self: Rc<Self>, request: Request) -> Pin<Box<dyn Future<Output = Response>>>;
+}
+
+/// Shared state of a [`Shutdown`].
+#[derive(Default)]
+struct Flag {
+    /// Set once by `trigger`.
+    triggered: Cell<bool>,
+    /// Wakes every waiter of `triggered()`.
+    notify: Notify,
+}
+
+/// Graceful-stop signal shared by every connection of a worker. Once
+/// triggered, idle connections close and in-flight requests are answered
+/// with `Connection: close`.
+#[derive(Clone, Default)]
+pub(crate) struct Shutdown {
+    /// The flag and its waiters.
+    inner: Rc<Flag>,
+}
+
+#[allow(dead_code)] // trigger is called by the application layer
+impl Shutdown {
+    /// A signal not yet triggered.
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Triggers it and wakes every waiter; later calls do nothing.
+    pub(crate) fn trigger(&self) {
+        if !self.inner.triggered.replace(true) {
+            self.inner.notify.notify_waiters();
+        }
+    }
+
+    /// True once triggered.
+    pub(crate) fn is_triggered(&self) -> bool {
+        self.inner.triggered.get()
+    }
+
+    /// Completes once triggered.
+    pub(crate) async fn triggered(&self) {
+        while !self.is_triggered() {
+            self.inner.notify.notified().await;
+        }
+    }
+}
+
+impl fmt::Debug for Shutdown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shutdown")
+            .field("triggered", &self.is_triggered())
+            .finish()
+    }
+}

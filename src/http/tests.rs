@@ -1,0 +1,1 @@
+//! Socket-level tests of the connection driver.
