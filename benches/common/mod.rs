@@ -36,7 +36,7 @@ pub trait Timer: Exec {
 // ----- executors -------------------------------------------------------------
 
 /// sanio's loop, `sanio::spawn`.
-pub struct Sanio(pub sanio::Runtime);
+pub struct Sanio(sanio::Runtime);
 
 impl Exec for Sanio {
     const NAME: &'static str = "sanio";
@@ -44,12 +44,6 @@ impl Exec for Sanio {
         Self(sanio::Runtime::new().expect("creating an epoll instance"))
     }
     fn block_on<F: Future + 'static>(&mut self, f: F) -> F::Output {
-        // A second `block_on` on the same sanio runtime never polls its
-        // future (the "main woken" flag is only set when the core is made),
-        // so each run gets a fresh runtime until that is fixed. Costs one
-        // epoll instance and an eventfd per run, and the slab and ready queue
-        // start empty each time.
-        self.0 = sanio::Runtime::new().expect("creating an epoll instance");
         self.0.block_on(f)
     }
     fn spawn<F: Future<Output = ()> + 'static>(f: F) {
