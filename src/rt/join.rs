@@ -298,9 +298,8 @@ pub struct JoinHandle<T> {
 }
 
 impl<T: 'static> JoinHandle<T> {
-    /// Wraps `id`, counting as one handle.
+    /// Wraps a task just spawned with one handle counted for this one.
     pub(crate) fn new(core: Rc<Core>, id: TaskId) -> Self {
-        core.add_handle(id);
         Self {
             core,
             id,

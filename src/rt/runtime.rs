@@ -138,7 +138,7 @@ impl Runtime {
     where
         F: Future + 'static,
     {
-        let id = self.core.spawn(super::spawn::erase(future), None);
+        let id = self.core.spawn(super::spawn::erase(future), None, 1);
         JoinHandle::new(Rc::clone(&self.core), id)
     }
 
