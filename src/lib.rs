@@ -55,9 +55,19 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod app;
+/// A guided tour of how sanio works, from a waker up to the workers.
+pub mod guide;
 pub mod http;
 pub mod net;
 pub mod rt;
+#[cfg(feature = "ws")]
+pub mod ws;
+
+pub use app::{
+    App, Config, Error, Event, EventWait, IntoResult, IntoTask, Lifecycle, Server, Task, TaskError,
+    TaskHandle, TaskState,
+};
 
 pub use http::{
     BodySender, Headers, HttpError, IntoResponse, Limits, Method, Request, Response, StatusCode,
@@ -66,3 +76,5 @@ pub use http::{
 pub use rt::{
     cancelled, interval, sleep, sleep_until, spawn, timeout, JoinHandle, Runtime, RuntimeHandle,
 };
+#[cfg(feature = "ws")]
+pub use ws::{CloseCode, Message, WebSocket, WsConfig, WsError};

@@ -67,7 +67,12 @@ pub(crate) fn parse_head(buf: &[u8], limits: &Limits) -> Result<Status<Head>, Pa
     };
     let mut req = httparse::Request::new(&mut []);
     match req.parse_with_uninit_headers(buf, slots) {
-        Ok(Status::Complete(len)) if len > limits.max_head_bytes => Err(ParseError::HeadTooLarge),
+        Ok(Status::Complete(len)) if len > limits.max_head_bytes => Err(
+            match req.path.is_some_and(|t| t.len() > limits.max_uri_bytes) {
+                true => ParseError::UriTooLong,
+                false => ParseError::HeadTooLarge,
+            },
+        ),
         Ok(Status::Complete(len)) => build_head(&req, len, limits).map(Status::Complete),
         Ok(Status::Partial) => check_partial(buf, limits).map(|()| Status::Partial),
         Err(err) => Err(classify(err, buf, limits)),
@@ -81,7 +86,12 @@ fn check_partial(buf: &[u8], limits: &Limits) -> Result<(), ParseError> {
         return Err(ParseError::UriTooLong);
     }
     if buf.len() > limits.max_head_bytes {
-        return Err(ParseError::HeadTooLarge);
+        // A request line that has not ended within the whole head budget is
+        // a target that is too long, whatever the URI limit says.
+        return Err(match memchr(b'\n', buf) {
+            None => ParseError::UriTooLong,
+            Some(_) => ParseError::HeadTooLarge,
+        });
     }
     Ok(())
 }

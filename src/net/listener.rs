@@ -175,7 +175,7 @@ impl TcpListener {
     /// ```
     /// # let rt = sanio::Runtime::new().unwrap();
     /// # rt.block_on(async {
-    /// let listener = sanio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let _listener = sanio::net::TcpListener::bind("127.0.0.1:0").unwrap();
     /// # });
     /// ```
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Self> {
@@ -194,7 +194,7 @@ impl TcpListener {
     /// use sanio::net::{ListenOptions, TcpListener};
     /// # let rt = sanio::Runtime::new().unwrap();
     /// # rt.block_on(async {
-    /// let listener = TcpListener::bind_with("127.0.0.1:0", ListenOptions::new().backlog(16))?;
+    /// let _listener = TcpListener::bind_with("127.0.0.1:0", ListenOptions::new().backlog(16))?;
     /// # Ok::<(), std::io::Error>(())
     /// # }).unwrap();
     /// ```

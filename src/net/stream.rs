@@ -375,8 +375,16 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.registration
-            .poll_io(cx, Direction::Write, || (&self.io).write_vectored(bufs))
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        let polled = self
+            .registration
+            .poll_io(cx, Direction::Write, || (&self.io).write_vectored(bufs));
+        if let Poll::Ready(Ok(n)) = polled {
+            if n < len {
+                self.registration.clear_ready(Direction::Write);
+            }
+        }
+        polled
     }
 
     /// Tries to read without waiting: `WouldBlock` when nothing is there.
@@ -425,16 +433,32 @@ impl TcpStream {
         (&self.io).write(buf)
     }
 
-    /// The read, through the reactor.
+    /// The read, through the reactor. A short read drains the readiness
+    /// (see `Registration::clear_ready`).
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.registration
-            .poll_io(cx, Direction::Read, || (&self.io).read(buf))
+        let len = buf.len();
+        let polled = self
+            .registration
+            .poll_io(cx, Direction::Read, || (&self.io).read(buf));
+        if let Poll::Ready(Ok(n)) = polled {
+            if n > 0 && n < len {
+                self.registration.clear_ready(Direction::Read);
+            }
+        }
+        polled
     }
 
-    /// The write, through the reactor.
+    /// The write, through the reactor. A short write drains the readiness.
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.registration
-            .poll_io(cx, Direction::Write, || (&self.io).write(buf))
+        let polled = self
+            .registration
+            .poll_io(cx, Direction::Write, || (&self.io).write(buf));
+        if let Poll::Ready(Ok(n)) = polled {
+            if n < buf.len() {
+                self.registration.clear_ready(Direction::Write);
+            }
+        }
+        polled
     }
 }
 

@@ -72,6 +72,8 @@ pub(crate) struct Core {
     shared: Arc<Shared>,
     /// Default grace period of a cancelled task that observed its cancel.
     grace: Cell<Duration>,
+    /// When the last turn's poll returned (see [`Core::now`]).
+    now: Cell<Instant>,
 }
 
 impl Core {
@@ -90,6 +92,7 @@ impl Core {
             timers: RefCell::new(Timers::new()),
             shared: Arc::new(Shared::new(waker)),
             grace: Cell::new(DEFAULT_GRACE),
+            now: Cell::new(Instant::now()),
         })
     }
 
@@ -140,29 +143,28 @@ impl Core {
 
     // ----- spawning -------------------------------------------------------
 
-    /// Stores a future in a new slot and schedules its first poll.
-    pub(crate) fn spawn(&self, future: BoxFuture, name: Option<String>) -> TaskId {
+    /// Stores a future in a new slot and schedules its first poll. `handles`
+    /// is how many handles the caller is about to make (0 or 1).
+    pub(crate) fn spawn(&self, future: BoxFuture, name: Option<String>, handles: u32) -> TaskId {
         let generation = self.next_generation.get();
         self.next_generation.set(generation.wrapping_add(1));
         let mut tasks = self.tasks.borrow_mut();
         let entry = tasks.vacant_entry();
-        let id = TaskId {
-            key: entry.key(),
-            generation,
-        };
+        let key = u32::try_from(entry.key()).expect("a loop holds fewer than 2^32 tasks");
+        let id = TaskId { key, generation };
         let waker = self.new_waker(id);
         waker
             .scheduled
             .store(true, std::sync::atomic::Ordering::Relaxed);
         let mut task = Task {
             stage: Stage::Running(future),
-            waker,
+            waker: Some(waker),
             join_waker: None,
             extra: None,
             generation,
             cancel: CancelState::None,
             polled: false,
-            handles: 0,
+            handles,
         };
         if name.is_some() {
             task.extra_mut().name = name;
@@ -175,7 +177,7 @@ impl Core {
     /// Runs `f` on the task `id`, if it is still in its slot.
     pub(crate) fn with_task<R>(&self, id: TaskId, f: impl FnOnce(&mut Task) -> R) -> Option<R> {
         let mut tasks = self.tasks.borrow_mut();
-        match tasks.get_mut(id.key) {
+        match tasks.get_mut(id.key as usize) {
             Some(task) if task.generation == id.generation => Some(f(task)),
             _ => None,
         }
@@ -189,7 +191,16 @@ impl Core {
         self.drain_remote();
         let timeout = self.poll_timeout();
         self.reactor.poll(timeout);
-        self.fire_timers();
+        let now = Instant::now();
+        self.now.set(now);
+        self.fire_timers(now);
+    }
+
+    /// The time the last `epoll_wait` returned: a clock read shared by
+    /// everything that runs in one turn (deadlines of timeouts, the `Date`
+    /// header), at most one turn old.
+    pub(crate) fn now(&self) -> Instant {
+        self.now.get()
     }
 
     /// Step 1: polls up to [`BUDGET`] ready tasks.
@@ -213,7 +224,7 @@ impl Core {
                         future.await;
                         Box::new(()) as Box<dyn Any>
                     });
-                    self.spawn(boxed, None);
+                    self.spawn(boxed, None, 0);
                 }
             }
         }
@@ -231,8 +242,7 @@ impl Core {
     }
 
     /// Step 5: fires every timer whose deadline has passed.
-    fn fire_timers(&self) {
-        let now = Instant::now();
+    fn fire_timers(&self, now: Instant) {
         loop {
             let due = self.timers.borrow_mut().pop_due(now);
             match due {
@@ -261,8 +271,9 @@ impl Core {
                 unreachable!("checked just above");
             };
             task.polled = true;
-            task.waker.clear_scheduled();
-            Some((future, Arc::clone(&task.waker), task.cancel))
+            let waker = task.waker.take().expect("a waiting task has its waker");
+            waker.clear_scheduled();
+            Some((future, waker, task.cancel))
         });
         // A stale id (the task ended, the slot was reused) finds nothing.
         let Some(Some((mut future, waker, cancel_before))) = taken else {
@@ -274,7 +285,7 @@ impl Core {
         let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
         self.current.set(None);
         match polled {
-            Ok(Poll::Pending) => self.after_pending(id, future, cancel_before),
+            Ok(Poll::Pending) => self.after_pending(id, future, waker, cancel_before),
             Ok(Poll::Ready(output)) => self.finish(id, Stage::Finished(Some(output)), None),
             Err(payload) => {
                 drop(future);
@@ -285,26 +296,42 @@ impl Core {
 
     /// A poll returned `Pending`: put the future back, and apply step 3 of
     /// the cancel model if a cancel was pending during that poll.
-    fn after_pending(&self, id: TaskId, future: BoxFuture, cancel_before: CancelState) {
+    fn after_pending(
+        &self,
+        id: TaskId,
+        future: BoxFuture,
+        waker: Arc<TaskWaker>,
+        cancel_before: CancelState,
+    ) {
         let arm_grace = self.with_task(id, |task| {
             task.stage = Stage::Running(future);
-            if cancel_before != CancelState::Requested {
-                return Ok(None);
+            if cancel_before == CancelState::None && task.cancel == CancelState::Requested {
+                // Cancelled during this poll, when the waker was out of the
+                // slot: schedule the poll that delivers it.
+                futures_task::ArcWake::wake_by_ref(&waker);
             }
-            match task.cancel {
+            task.waker = Some(waker);
+            match (cancel_before, task.cancel) {
                 // It never looked at the flag (sat in a sleep, say): drop now.
-                CancelState::Requested => Err(()),
-                // It took the flag and is cleaning up: give it the grace period.
-                _ => Ok(Some(task.extra.as_ref().and_then(|e| e.grace))),
+                (CancelState::Requested, CancelState::Requested) => Err(()),
+                // It took the flag in this poll (a cancel from before the
+                // poll, or one it asked for itself during it) and is
+                // cleaning up: give it the grace period.
+                (CancelState::None | CancelState::Requested, CancelState::Observed) => {
+                    Ok(Some(task.extra.as_ref().and_then(|e| e.grace)))
+                }
+                _ => Ok(None),
             }
         });
         match arm_grace {
             Some(Err(())) => self.drop_task(id),
             Some(Ok(Some(grace))) => {
                 let deadline = Instant::now() + grace.unwrap_or(self.grace.get());
-                self.timers
+                let key = self
+                    .timers
                     .borrow_mut()
                     .insert(deadline, TimerEvent::GraceOver(id));
+                self.with_task(id, |task| task.extra_mut().grace_timer = Some(key));
             }
             _ => {}
         }
@@ -325,15 +352,19 @@ impl Core {
             if let Some(message) = panic {
                 task.extra_mut().panic_message = Some(message);
             }
+            let grace_timer = task.extra.as_mut().and_then(|e| e.grace_timer.take());
             let waiters = task.take_end_waiters();
-            (waiters, task.handles == 0)
+            (waiters, task.handles == 0, grace_timer)
         });
-        let Some((waiters, unreferenced)) = ended else {
+        let Some(((join_waker, others), unreferenced, grace_timer)) = ended else {
             return;
         };
-        let removed = unreferenced.then(|| self.tasks.borrow_mut().remove(id.key));
+        if let Some(key) = grace_timer {
+            self.timers.borrow_mut().remove(key);
+        }
+        let removed = unreferenced.then(|| self.tasks.borrow_mut().remove(id.key as usize));
         drop(removed); // drops an unclaimed output, outside the borrow
-        waiters.into_iter().for_each(Waker::wake);
+        join_waker.into_iter().chain(others).for_each(Waker::wake);
     }
 
     /// Step 4 of the cancel model: drops the future (its destructors run
@@ -376,7 +407,9 @@ impl Core {
                 extra.cancel_message = message;
                 extra.grace = grace;
             }
-            Some(Arc::clone(&task.waker))
+            // `None` while the task is being polled (it cancels itself):
+            // `after_pending` schedules it then.
+            task.waker.clone()
         });
         if let Some(Some(waker)) = waker {
             futures_task::ArcWake::wake_by_ref(&waker);
@@ -416,7 +449,7 @@ impl Core {
             task.handles == 0 && task.state().is_finished()
         });
         if free == Some(true) {
-            let removed = self.tasks.borrow_mut().remove(id.key);
+            let removed = self.tasks.borrow_mut().remove(id.key as usize);
             drop(removed);
         }
     }
@@ -507,7 +540,7 @@ impl Core {
                 .iter()
                 .filter(|(_, task)| matches!(task.stage, Stage::Running(_)))
                 .map(|(key, task)| TaskId {
-                    key,
+                    key: key as u32,
                     generation: task.generation,
                 })
                 .collect();

@@ -298,9 +298,8 @@ pub struct JoinHandle<T> {
 }
 
 impl<T: 'static> JoinHandle<T> {
-    /// Wraps `id`, counting as one handle.
+    /// Wraps a task just spawned with one handle counted for this one.
     pub(crate) fn new(core: Rc<Core>, id: TaskId) -> Self {
-        core.add_handle(id);
         Self {
             core,
             id,
@@ -341,6 +340,9 @@ impl<T: 'static> Future for JoinHandle<T> {
         })
     }
 }
+
+// A handle is an id and an `Rc`; it never pins its output in place.
+impl<T> Unpin for JoinHandle<T> {}
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {

@@ -92,6 +92,7 @@ pub use spawn::{spawn, spawn_named, try_spawn, yield_now, YieldNow};
 pub use task::{TaskId, TaskState};
 pub use time::{sleep, sleep_until, timeout, Elapsed, Sleep};
 
-#[allow(unused_imports)] // the app and websocket layers' aware waits use it
 pub(crate) use cancel::take_cancel;
+pub(crate) use core::panic_message;
 pub(crate) use reactor::{Direction, Registration};
+pub(crate) use time::coarse_now;

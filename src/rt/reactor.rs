@@ -205,7 +205,14 @@ impl Registration {
     }
 
     /// Forgets the readiness in `direction`; the next event sets it again.
-    fn clear_ready(&self, direction: Direction) {
+    ///
+    /// Besides `WouldBlock`, a *short* read or write proves the same thing:
+    /// a stream socket that returned fewer bytes than asked for had no more
+    /// at that instant, and epoll reports data that arrives later as a new
+    /// edge. Stream types call this after a short read or write and so save
+    /// the extra syscall that would only return `WouldBlock` (tokio does the
+    /// same).
+    pub(crate) fn clear_ready(&self, direction: Direction) {
         let mut ios = self.core.reactor.ios.borrow_mut();
         let io = &mut ios[self.key];
         match direction {

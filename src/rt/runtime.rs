@@ -59,7 +59,7 @@ impl Runtime {
     /// # Examples
     ///
     /// ```
-    /// let rt = sanio::Runtime::new()?;
+    /// let _rt = sanio::Runtime::new()?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new() -> io::Result<Self> {
@@ -75,7 +75,7 @@ impl Runtime {
     /// # Examples
     ///
     /// ```
-    /// let rt = sanio::Runtime::new().unwrap()
+    /// let _rt = sanio::Runtime::new().unwrap()
     ///     .with_grace_period(std::time::Duration::from_millis(500));
     /// ```
     pub fn with_grace_period(self, grace: Duration) -> Self {
@@ -108,6 +108,8 @@ impl Runtime {
         self.core.set_running(true);
         let _running = ResetRunning(&self.core);
         let mut future = pin!(future);
+        // A new future must be polled once before anything can wake it.
+        self.core.schedule(TaskId::MAIN);
         let main_waker = self.core.new_waker(TaskId::MAIN);
         let waker = waker_ref(&main_waker);
         let mut cx = Context::from_waker(&waker);
@@ -136,7 +138,7 @@ impl Runtime {
     where
         F: Future + 'static,
     {
-        let id = self.core.spawn(super::spawn::erase(future), None);
+        let id = self.core.spawn(super::spawn::erase(future), None, 1);
         JoinHandle::new(Rc::clone(&self.core), id)
     }
 

@@ -94,7 +94,7 @@ where
     F: Future + 'static,
 {
     let core = context::current()?;
-    let id = core.spawn(erase(future), name);
+    let id = core.spawn(erase(future), name, 1);
     Ok(JoinHandle::new(core, id))
 }
 

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
 
+use super::time::TimerKey;
 use super::waker::TaskWaker;
 
 /// The identity of a task: its slab key plus a generation.
@@ -47,8 +48,9 @@ use super::waker::TaskWaker;
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskId {
-    /// Index of the task's slot in the executor's slab.
-    pub(crate) key: usize,
+    /// Index of the task's slot in the executor's slab (32 bits keep an id
+    /// at 8 bytes; a loop never holds 2^32 tasks).
+    pub(crate) key: u32,
     /// Spawn counter at the time the slot was filled.
     pub(crate) generation: u32,
 }
@@ -57,7 +59,7 @@ impl TaskId {
     /// The id used for the future passed to `block_on`, which lives outside
     /// the slab.
     pub(crate) const MAIN: TaskId = TaskId {
-        key: usize::MAX,
+        key: u32::MAX,
         generation: 0,
     };
 
@@ -73,7 +75,7 @@ impl TaskId {
     /// });
     /// ```
     pub fn as_u64(self) -> u64 {
-        (u64::from(self.generation) << 32) | (self.key as u64 & 0xffff_ffff)
+        (u64::from(self.generation) << 32) | u64::from(self.key)
     }
 }
 
@@ -198,6 +200,9 @@ pub(crate) struct Extra {
     pub(crate) cancel_message: Option<String>,
     /// The grace period for this cancel, if it overrides the runtime's.
     pub(crate) grace: Option<Duration>,
+    /// The timer that drops the task when its grace period is over; removed
+    /// if the task ends first.
+    pub(crate) grace_timer: Option<TimerKey>,
     /// The panic message, once the task panicked.
     pub(crate) panic_message: Option<String>,
     /// Tasks waiting for this one to end, besides the `JoinHandle`.
@@ -209,7 +214,10 @@ pub(crate) struct Task {
     /// The future or what is left of it.
     pub(crate) stage: Stage,
     /// The one waker of this task, made at spawn and reused for every poll.
-    pub(crate) waker: Arc<TaskWaker>,
+    /// INVARIANT: `Some`, except while the task is being polled: the poll
+    /// borrows it out of the slot with the future (no reference-count
+    /// traffic per poll).
+    pub(crate) waker: Option<Arc<TaskWaker>>,
     /// The `JoinHandle` awaiting this task's end, if one is.
     pub(crate) join_waker: Option<Waker>,
     /// Names, cancel messages and extra waiters: `None` for most tasks.
@@ -247,14 +255,14 @@ impl Task {
         self.extra.as_ref()?.name.as_deref()
     }
 
-    /// Takes every waker waiting for this task's end.
-    pub(crate) fn take_end_waiters(&mut self) -> Vec<Waker> {
-        let mut waiters = self
+    /// Takes every waker waiting for this task's end: the `JoinHandle`'s
+    /// and the others (no allocation when there are none of the latter).
+    pub(crate) fn take_end_waiters(&mut self) -> (Option<Waker>, Vec<Waker>) {
+        let others = self
             .extra
             .as_mut()
             .map(|extra| std::mem::take(&mut extra.end_waiters))
             .unwrap_or_default();
-        waiters.extend(self.join_waker.take());
-        waiters
+        (self.join_waker.take(), others)
     }
 }

@@ -148,7 +148,17 @@ impl Sleep {
     /// assert_eq!(sleep.deadline(), soon);
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
-        self.deregister();
+        // Moving the deadline later keeps the current entry: when it fires
+        // early, `poll` sees the clock short of the deadline and registers
+        // again. So a deadline pushed back on every request costs one
+        // table update per period, not one per push.
+        let keeps_entry = self
+            .entry
+            .as_ref()
+            .is_some_and(|(_, (registered, _))| *registered <= deadline);
+        if !keeps_entry {
+            self.deregister();
+        }
         self.deadline = deadline;
     }
 
@@ -165,10 +175,9 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if Instant::now() >= self.deadline {
-            self.deregister();
-            return Poll::Ready(());
-        }
+        // While the entry is in the table it has not fired, so the deadline
+        // is still ahead: no need to read the clock (a hot path for
+        // connection timeouts, polled on every request).
         if let Some((core, key)) = &self.entry {
             let mut timers = core.timers.borrow_mut();
             if let Some(TimerEvent::Wake(waker)) = timers.get_mut(*key) {
@@ -177,9 +186,13 @@ impl Future for Sleep {
                 }
                 return Poll::Pending;
             }
-            // The entry fired but the clock says "not yet" (epoll's
-            // millisecond rounding): register again below.
         }
+        if Instant::now() >= self.deadline {
+            self.entry = None; // fired (or never registered)
+            return Poll::Ready(());
+        }
+        // Not registered yet, or the entry fired early (epoll's millisecond
+        // rounding, or a deadline moved later by `reset`): register.
         let Ok(core) = context::current() else {
             // `Future::poll` cannot return an error; a sleep needs a loop.
             panic!("`sanio::sleep` polled outside a sanio runtime");
@@ -246,6 +259,14 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
         deadline,
         entry: None,
     }
+}
+
+/// The loop's clock: when the current turn's poll for I/O returned, or the
+/// real time off a loop. A turn is short, so a deadline computed from it is
+/// early by microseconds at most; it saves a clock read per use on hot
+/// paths (a connection computes several deadlines per request).
+pub(crate) fn coarse_now() -> Instant {
+    context::with_current(|core| core.now()).unwrap_or_else(|_| Instant::now())
 }
 
 /// About thirty years from now: what "sleep forever" means.

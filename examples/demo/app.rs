@@ -1,0 +1,193 @@
+//! The demo's app: background tasks, routes, listeners. Shared by
+//! `main.rs` and the end-to-end test (`tests/demo.rs`).
+
+use std::time::Duration;
+
+use sanio::{App, Error, HttpError, Request, Response, StatusCode, WebSocket};
+use serde_json::json;
+
+/// The page served at `/app`.
+const PAGE: &str = include_str!("page.html");
+
+/// The demo app, ready to run.
+pub fn build() -> Result<App, Error> {
+    let app = App::new("demo");
+    background_tasks(&app)?;
+    routes(&app)?;
+    app.listener(sanio::Lifecycle::BeforeServerStop, |app: App| async move {
+        log::info!("worker {:?}: before_server_stop", app.worker());
+    })?;
+    app.listener(sanio::Lifecycle::AfterServerStop, |app: App| async move {
+        log::info!("worker {:?}: after_server_stop", app.worker());
+    })?;
+    app.listener(sanio::Lifecycle::MainProcessStop, |_app: App| async {
+        log::info!("main_process_stop: bye");
+    })?;
+    Ok(app)
+}
+
+/// The seed's examples: tasks added before `run`.
+fn background_tasks(app: &App) -> Result<(), Error> {
+    // A plain future: runs once, on worker 0.
+    app.add_task(async {
+        sanio::sleep(Duration::from_secs(5)).await;
+        println!("Server successfully started!");
+    })?;
+    // A factory taking the app (auto-inject): runs on every worker.
+    app.add_task(|app: App| async move {
+        println!("{} (worker {:?})", app.name(), app.worker());
+    })?;
+    // A factory of no arguments.
+    app.add_task(|| async { log::info!("a factory task ran") })?;
+    // A named factory: each worker has its own `heartbeat`.
+    app.add_named_task("heartbeat", heartbeat)?;
+    Ok(())
+}
+
+/// Ticks every second on each worker until cancelled.
+async fn heartbeat(app: App) {
+    let mut ticks = sanio::interval(Duration::from_secs(1));
+    let mut beats: u64 = 0;
+    loop {
+        ticks.tick().await;
+        beats += 1;
+        log::debug!("worker {:?} heartbeat {beats}", app.worker());
+    }
+}
+
+/// Every route of the demo.
+fn routes(app: &App) -> Result<(), Error> {
+    app.get("/", |_req: Request| async { "Hello, World!" })?;
+    app.get("/app", |_req: Request| async { Response::html(PAGE) })?;
+    app.get("/tasks", list_tasks)?;
+    app.post("/tasks/purge", |req: Request| async move {
+        Response::json(&json!({ "purged": req.app().purge_tasks() }))
+    })?;
+    app.post("/tasks/<name:str>", start_task)?;
+    app.delete("/tasks/<name:str>", cancel_task)?;
+    app.post("/notify", notify)?;
+    app.get("/events", events)?;
+    app.websocket("/feed", feed)?;
+    app.websocket("/echo", |_req: Request, ws: WebSocket| async move {
+        while let Some(message) = ws.recv().await {
+            ws.send(message).await?;
+        }
+        Ok::<(), sanio::WsError>(())
+    })?;
+    app.error_handler(|err: &HttpError| {
+        Response::json(&json!({ "error": err.message })).with_status(err.status)
+    })?;
+    Ok(())
+}
+
+/// `GET /tasks`: this worker's named tasks and their states.
+async fn list_tasks(req: Request) -> Response {
+    let app = req.app();
+    let tasks: Vec<_> = app
+        .tasks()
+        .iter()
+        .map(|t| json!({ "name": t.name(), "state": t.state().as_str() }))
+        .collect();
+    Response::json(&json!({ "worker": app.worker(), "tasks": tasks }))
+}
+
+/// `POST /tasks/<name>?seconds=S`: a named task that sleeps, then finishes.
+async fn start_task(req: Request) -> Result<Response, HttpError> {
+    let name: String = req.param("name")?;
+    let seconds: u64 = match req.query("seconds") {
+        Some(s) => s
+            .parse()
+            .map_err(|_| HttpError::bad_request("seconds must be a whole number"))?,
+        None => 3600,
+    };
+    let started = req
+        .app()
+        .add_named_task(name.clone(), sanio::sleep(Duration::from_secs(seconds)));
+    match started {
+        Ok(_) => Ok(Response::json(&json!({ "name": name, "state": "running" }))
+            .with_status(StatusCode::CREATED)),
+        Err(Error::TaskNameTaken(_)) => Err(HttpError::new(
+            StatusCode::CONFLICT,
+            format!("a live task named {name:?} exists"),
+        )),
+        Err(err) => Err(HttpError::internal(err.to_string())),
+    }
+}
+
+/// `DELETE /tasks/<name>`: cancel, wait, answer with the final state.
+async fn cancel_task(req: Request) -> Result<Response, HttpError> {
+    let name: String = req.param("name")?;
+    match req.app().cancel_task(&name).await {
+        Ok(state) => Ok(Response::json(
+            &json!({ "name": name, "state": state.as_str() }),
+        )),
+        Err(err) => Err(HttpError::not_found(err.to_string())),
+    }
+}
+
+/// `POST /notify`: the body becomes `my.custom.event`'s message on every
+/// worker.
+async fn notify(req: Request) -> Result<Response, HttpError> {
+    let message = req.text()?.to_owned();
+    req.app()
+        .dispatch_all("my.custom.event", Some(&message))
+        .map_err(|err| HttpError::internal(err.to_string()))?;
+    Ok(Response::json(&json!({ "delivered": true })).with_status(StatusCode::ACCEPTED))
+}
+
+/// `GET /events`: server-sent events, one per `my.custom.event`, and a
+/// comment every 15 s so proxies keep the stream open.
+async fn events(req: Request) -> Response {
+    let app = req.app();
+    let (response, mut body) = Response::stream("text/event-stream");
+    let feeder = app.clone();
+    let started = app.add_task(async move {
+        loop {
+            let next = feeder
+                .event("my.custom.event")
+                .timeout(Duration::from_secs(15))
+                .await;
+            let sent = match next {
+                Ok(event) => {
+                    body.send_event(event.message().unwrap_or("A message"))
+                        .await
+                }
+                Err(Error::EventTimeout(_)) => body.comment("keep-alive").await,
+                Err(_) => break, // cancelled: the server is stopping
+            };
+            if sent.is_err() {
+                break; // the client went away
+            }
+        }
+    });
+    if let Err(err) = started {
+        log::error!("cannot start the event stream: {err}");
+    }
+    response
+}
+
+/// `GET /feed`: Sanic's receiver-task pattern.
+async fn feed(req: Request, ws: WebSocket) -> Result<(), Error> {
+    let app = req.app();
+    let task_name = format!("receiver:{}", req.id());
+    let reader = ws.clone();
+    app.add_named_task(task_name.clone(), async move {
+        while let Some(message) = reader.recv().await {
+            log::info!("received: {:?}", message.as_text().unwrap_or("<binary>"));
+        }
+    })?;
+    // Until the client goes away: then the wait ends with `Cancelled`.
+    while let Ok(event) = app.event("my.custom.event").await {
+        if ws
+            .send(event.message().unwrap_or("A message"))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    // The `finally` block: cancel the receiver, wait for it, forget it.
+    app.cancel_task(&task_name).await?;
+    app.purge_tasks();
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! The sanio demo: Sanic's background-tasks page, in Rust, on one page.
+//!
+//! ```text
+//! cargo run --release --example demo      # http://127.0.0.1:8000/app
+//! SANIO_WORKERS=2 SANIO_PORT=8080 cargo run --release --example demo
+//! ```
+//!
+//! Routes:
+//! - `GET /` plaintext "Hello, World!" (the benchmark route)
+//! - `GET /tasks` this worker's named tasks
+//! - `POST /tasks/<name>?seconds=S` start a named task that sleeps S seconds
+//! - `DELETE /tasks/<name>` cancel it and wait until it is gone
+//! - `POST /tasks/purge` forget finished tasks
+//! - `POST /notify` broadcast `my.custom.event` (the body is the message) to every worker
+//! - `GET /feed` websocket: the receiver-task pattern
+//! - `GET /echo` websocket echo (the benchmark route)
+//! - `GET /events` server-sent events, one per `my.custom.event`
+//! - `GET /app` a page that uses `/feed` and `/notify`
+
+mod app;
+
+use sanio::{Config, Error};
+
+fn main() -> Result<(), Error> {
+    log::set_logger(&STDERR_LOGGER).ok();
+    log::set_max_level(log::LevelFilter::Info);
+
+    let app = app::build()?;
+    let config = Config::from_env();
+    println!(
+        "demo: listening on http://{}:{}/app ({} worker(s)); Ctrl-C stops",
+        config.get_host(),
+        config.get_port(),
+        config.get_workers()
+    );
+    app.run(config)
+}
+
+/// A minimal logger for the demo (the library installs none).
+struct StderrLogger;
+
+static STDERR_LOGGER: StderrLogger = StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!("[{}] {}", record.level(), record.args());
+        }
+    }
+
+    fn flush(&self) {}
+}

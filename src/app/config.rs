@@ -1,0 +1,262 @@
+//! `Config`: where to listen, how many workers, limits and timeouts.
+
+use std::time::Duration;
+
+use crate::http::Limits;
+
+/// Server settings, with Sanic's defaults.
+///
+/// `Config::default()` reads nothing from the environment;
+/// [`Config::from_env`] starts from the defaults and applies `SANIO_HOST`,
+/// `SANIO_PORT` and `SANIO_WORKERS`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let config = sanio::Config::default()
+///     .host("127.0.0.1")
+///     .port(0)
+///     .workers(2)
+///     .graceful_timeout(Duration::from_secs(5));
+/// assert_eq!(config.get_workers(), 2);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Address to bind.
+    pub(crate) host: String,
+    /// Port to bind; 0 lets the OS choose.
+    pub(crate) port: u16,
+    /// Worker threads, each with its own loop (at least 1).
+    pub(crate) workers: usize,
+    /// Listen backlog.
+    pub(crate) backlog: i32,
+    /// One `SO_REUSEPORT` socket per worker (else one shared socket).
+    pub(crate) reuse_port: bool,
+    /// How long a graceful stop may take: in-flight requests, then task
+    /// cleanup.
+    pub(crate) graceful_timeout: Duration,
+    /// HTTP limits and timeouts.
+    pub(crate) limits: Limits,
+    /// Log one line per request through `log` (target `sanio::access`).
+    pub(crate) access_log: bool,
+    /// Install SIGINT/SIGTERM handlers in `run` (first: graceful stop,
+    /// second: exit at once).
+    pub(crate) handle_signals: bool,
+    /// WebSocket settings.
+    #[cfg(feature = "ws")]
+    pub(crate) websocket: crate::ws::WsConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".to_owned(),
+            port: 8000,
+            workers: 1,
+            backlog: 1024,
+            reuse_port: true,
+            graceful_timeout: Duration::from_secs(15),
+            limits: Limits::default(),
+            access_log: false,
+            handle_signals: true,
+            #[cfg(feature = "ws")]
+            websocket: crate::ws::WsConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The defaults, then `SANIO_HOST`, `SANIO_PORT` and `SANIO_WORKERS`
+    /// from the environment where set and valid (an invalid value is logged
+    /// and ignored).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let config = sanio::Config::from_env();
+    /// assert!(config.get_workers() >= 1);
+    /// ```
+    pub fn from_env() -> Self {
+        let mut config = Self::default();
+        if let Ok(host) = std::env::var("SANIO_HOST") {
+            config.host = host;
+        }
+        if let Some(port) = env_number("SANIO_PORT") {
+            config.port = port;
+        }
+        if let Some(workers) = env_number::<usize>("SANIO_WORKERS") {
+            config.workers = workers.max(1);
+        }
+        config
+    }
+
+    /// Sets the address to bind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sanio::Config::default().host("0.0.0.0").get_host(), "0.0.0.0");
+    /// ```
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// Sets the port (0: the OS chooses; see `Server::local_addr`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sanio::Config::default().port(9000).get_port(), 9000);
+    /// ```
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Sets the number of worker threads (at least 1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sanio::Config::default().workers(0).get_workers(), 1);
+    /// ```
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
+    }
+
+    /// Sets the listen backlog.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().backlog(4096);
+    /// ```
+    pub fn backlog(mut self, backlog: i32) -> Self {
+        self.backlog = backlog;
+        self
+    }
+
+    /// One `SO_REUSEPORT` socket per worker (`true`, the default) or one
+    /// shared socket.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().reuse_port(false);
+    /// ```
+    pub fn reuse_port(mut self, reuse: bool) -> Self {
+        self.reuse_port = reuse;
+        self
+    }
+
+    /// Sets how long a graceful stop may take (15 s by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().graceful_timeout(std::time::Duration::from_secs(2));
+    /// ```
+    pub fn graceful_timeout(mut self, timeout: Duration) -> Self {
+        self.graceful_timeout = timeout;
+        self
+    }
+
+    /// Sets the HTTP limits and timeouts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().limits(sanio::Limits::default());
+    /// ```
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Turns the access log on or off (off by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().access_log(true);
+    /// ```
+    pub fn access_log(mut self, on: bool) -> Self {
+        self.access_log = on;
+        self
+    }
+
+    /// Whether `run` installs SIGINT/SIGTERM handlers (on by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().handle_signals(false);
+    /// ```
+    pub fn handle_signals(mut self, on: bool) -> Self {
+        self.handle_signals = on;
+        self
+    }
+
+    /// Sets the WebSocket settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().websocket(sanio::WsConfig::default());
+    /// ```
+    #[cfg(feature = "ws")]
+    pub fn websocket(mut self, websocket: crate::ws::WsConfig) -> Self {
+        self.websocket = websocket;
+        self
+    }
+
+    /// The address to bind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sanio::Config::default().get_host(), "127.0.0.1");
+    /// ```
+    pub fn get_host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port to bind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sanio::Config::default().get_port(), 8000);
+    /// ```
+    pub fn get_port(&self) -> u16 {
+        self.port
+    }
+
+    /// The number of workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sanio::Config::default().get_workers(), 1);
+    /// ```
+    pub fn get_workers(&self) -> usize {
+        self.workers
+    }
+}
+
+/// A number from the environment; logs and ignores an invalid value.
+fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
+    let value = std::env::var(name).ok()?;
+    match value.trim().parse() {
+        Ok(number) => Some(number),
+        Err(_) => {
+            log::warn!("ignoring {name}={value:?}: not a valid number");
+            None
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The app layer's error type.
+
+use std::fmt;
+use std::io;
+
+/// What went wrong in an [`App`](super::App) call. Each variant names the
+/// task, event or phase involved.
+///
+/// # Examples
+///
+/// ```
+/// let err = sanio::Error::UnknownTask("slow_task".into());
+/// assert_eq!(err.to_string(), "Registered task named \"slow_task\" not found");
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Binding the listening socket failed.
+    Bind {
+        /// The address that could not be bound.
+        addr: String,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// Another I/O error (creating a loop, starting a thread).
+    Io(io::Error),
+    /// A live task already has this name on this worker.
+    TaskNameTaken(String),
+    /// No task with this name is registered on this worker.
+    UnknownTask(String),
+    /// The event name is not three dot-separated parts.
+    InvalidEvent(String),
+    /// The event name is in the `http.` or `server.` namespace, which only
+    /// sanio's built-in events may use.
+    ReservedEvent(String),
+    /// An `event()` wait ran past its timeout.
+    EventTimeout(String),
+    /// The task waiting on an event was cancelled.
+    Cancelled(crate::rt::Cancelled),
+    /// The call needs a running sanio loop on this thread.
+    NoLoop(&'static str),
+    /// Routes, listeners and signal handlers cannot change once the app runs.
+    Frozen(&'static str),
+    /// A route pattern could not be parsed.
+    Route(String),
+    /// A lifecycle listener failed; the app stopped.
+    Listener {
+        /// The lifecycle phase, e.g. `before_server_start`.
+        phase: &'static str,
+        /// The listener's error message.
+        message: String,
+    },
+    /// A worker thread panicked.
+    WorkerPanicked(usize),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bind { addr, source } => write!(f, "cannot bind {addr}: {source}"),
+            Self::Io(err) => write!(f, "I/O error: {err}"),
+            Self::TaskNameTaken(name) => write!(f, "A live task named \"{name}\" already exists"),
+            Self::UnknownTask(name) => write!(f, "Registered task named \"{name}\" not found"),
+            Self::InvalidEvent(name) => write!(f, "Invalid signal event: {name}"),
+            Self::ReservedEvent(name) => write!(f, "Cannot declare reserved signal event: {name}"),
+            Self::EventTimeout(name) => write!(f, "Timed out waiting for event: {name}"),
+            Self::Cancelled(cancelled) => write!(f, "{cancelled}"),
+            Self::NoLoop(what) => write!(f, "{what} needs a running sanio loop on this thread"),
+            Self::Frozen(what) => write!(f, "cannot add {what} once the app is running"),
+            Self::Route(message) => write!(f, "invalid route: {message}"),
+            Self::Listener { phase, message } => write!(f, "{phase} listener failed: {message}"),
+            Self::WorkerPanicked(index) => write!(f, "worker {index} panicked"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Bind { source, .. } | Self::Io(source) => Some(source),
+            Self::Cancelled(cancelled) => Some(cancelled),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(err: io::Error) -> Self {
+        Self::Io(err)
+    }
+}
+
+impl From<crate::rt::Cancelled> for Error {
+    fn from(cancelled: crate::rt::Cancelled) -> Self {
+        Self::Cancelled(cancelled)
+    }
+}
+
+/// The outcome of a task, listener or signal handler: `()` or a `Result`
+/// whose error can be shown. This is how sanio tells "failed" from "done"
+/// without guessing.
+///
+/// # Examples
+///
+/// ```
+/// use sanio::IntoResult;
+///
+/// assert_eq!(().into_result(), Ok(()));
+/// let failed: Result<u8, String> = Err("disk full".into());
+/// assert_eq!(failed.into_result(), Err("disk full".to_owned()));
+/// ```
+pub trait IntoResult: 'static {
+    /// The value of a success.
+    type Ok: 'static;
+    /// Converts to a result with the error shown as text.
+    ///
+    /// # Errors
+    ///
+    /// The error's `Display` text.
+    fn into_result(self) -> Result<Self::Ok, String>;
+}
+
+impl IntoResult for () {
+    type Ok = ();
+    fn into_result(self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl<T: 'static, E: fmt::Display + 'static> IntoResult for Result<T, E> {
+    type Ok = T;
+    fn into_result(self) -> Result<T, String> {
+        self.map_err(|err| err.to_string())
+    }
+}

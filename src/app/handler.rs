@@ -1,0 +1,124 @@
+//! Handlers, and the service that answers HTTP requests with them.
+//!
+//! A handler is any `Fn(Request) -> impl Future<Output = impl IntoResponse>`
+//! that can be shared by workers (`Send + Sync`); the future it returns runs
+//! on one worker's loop and need not be `Send`. `AppService` is the app's
+//! implementation of the HTTP layer's `Service` seam: route, call, turn the
+//! result into a response, and mind the access log and lifecycle events.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::task_types::LocalFuture;
+use super::tasks::CatchUnwind;
+use super::App;
+use crate::http::{HttpError, IntoResponse, Request, Response, Service, StatusCode};
+
+/// A request handler. Implemented for every
+/// `Fn(Request) -> impl Future<Output = impl IntoResponse> + Send + Sync`.
+///
+/// # Examples
+///
+/// ```
+/// use sanio::{App, Request};
+///
+/// async fn hello(_req: Request) -> &'static str {
+///     "Hello, World!"
+/// }
+///
+/// let app = App::new("demo");
+/// app.get("/", hello).unwrap();
+/// app.get("/user/<id:int>", |req: Request| async move {
+///     format!("user {}", req.param::<i64>("id").unwrap_or_default())
+/// })
+/// .unwrap();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a sanio handler",
+    note = "a handler is an `async fn(Request) -> impl IntoResponse` (or a closure returning such a future) that is `Send + Sync + 'static`"
+)]
+pub trait Handler: Send + Sync + 'static {
+    /// Answers one request.
+    fn call(&self, request: Request) -> LocalFuture<Response>;
+}
+
+impl<F, Fut> Handler for F
+where
+    F: Fn(Request) -> Fut + Send + Sync + 'static,
+    Fut: Future + 'static,
+    Fut::Output: IntoResponse,
+{
+    fn call(&self, request: Request) -> LocalFuture<Response> {
+        let future = self(request);
+        Box::pin(async move { future.await.into_response() })
+    }
+}
+
+/// A handler shared by all workers.
+pub(crate) type SharedHandler = Arc<dyn Handler>;
+
+/// What the app uses to answer requests on one worker.
+pub(crate) struct AppService {
+    /// The app (routes, error handlers, events).
+    pub(crate) app: App,
+    /// The routes, frozen when the app started.
+    pub(crate) routes: Arc<super::Routes>,
+    /// Whether to log each request.
+    pub(crate) access_log: bool,
+    /// The app, ready to attach to each request without an allocation.
+    pub(crate) app_ext: Rc<dyn std::any::Any>,
+}
+
+impl Service for AppService {
+    fn call(self: Rc<Self>, request: Request) -> Pin<Box<dyn Future<Output = Response>>> {
+        Box::pin(async move { self.answer(request).await })
+    }
+}
+
+impl AppService {
+    /// Routes and answers one request; a handler panic becomes a 500 here,
+    /// through the app's error handler.
+    async fn answer(&self, mut request: Request) -> Response {
+        let started = self.access_log.then(Instant::now);
+        let log_line = self.access_log.then(|| {
+            (
+                request.method().as_str().to_owned(),
+                request.path().to_owned(),
+            )
+        });
+        request.ext = Some(Rc::clone(&self.app_ext));
+        let routed = self.routes.route(&mut request);
+        let response = match routed {
+            Ok(handler) => {
+                let future = CatchUnwind::new(handler.call(request));
+                match future.await {
+                    Ok(response) => response,
+                    Err(payload) => {
+                        let message = crate::rt::panic_message(&*payload);
+                        log::error!("handler panicked: {message}");
+                        self.app
+                            .report_exception(format!("handler panicked: {message}"));
+                        self.routes.error_response(HttpError::new(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "Internal Server Error",
+                        ))
+                    }
+                }
+            }
+            Err(response) => response,
+        };
+        if let (Some(started), Some((method, path))) = (started, log_line) {
+            log::info!(
+                target: "sanio::access",
+                "{method} {path} {} {}B {:?}",
+                response.status().as_u16(),
+                response.body_bytes().map_or(0, <[u8]>::len),
+                started.elapsed()
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,246 @@
+//! One worker: its loop, its listener, its connections, and its graceful
+//! stop.
+//!
+//! A worker's life, on its own thread and loop:
+//!
+//! 1. `before_server_start` listeners, then the tasks added before `run`;
+//! 2. accept connections (each served by its own task) and run
+//!    `after_server_start` listeners;
+//! 3. wait for a stop (`app.stop()`, a signal, or a failing start listener
+//!    on any worker);
+//! 4. stop accepting, run `before_server_stop`, tell connections to finish
+//!    (idle ones close, in-flight ones answer with `Connection: close`),
+//!    wait for them up to the graceful timeout, then cancel the rest;
+//! 5. cancel the worker's tasks (`shutdown_tasks`) with the time left, run
+//!    `after_server_stop`.
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use slab::Slab;
+
+use super::handler::AppService;
+use super::listeners::Lifecycle;
+use super::local::{self, Local};
+use super::{App, Config, Error, Routes};
+use crate::http::{serve_connection, Limits, Shutdown};
+use crate::net::{TcpListener, TcpStream};
+use crate::rt::sync::Notify;
+use crate::rt::{self, Runtime, TaskRef};
+
+/// What a worker needs to start.
+pub(crate) struct WorkerSpec {
+    /// 0 for the thread that called `run`.
+    pub(crate) index: usize,
+    /// The listening socket (its own with `SO_REUSEPORT`, else a clone).
+    pub(crate) listener: std::net::TcpListener,
+    /// Settings.
+    pub(crate) config: Arc<Config>,
+    /// Frozen routes.
+    pub(crate) routes: Arc<Routes>,
+}
+
+/// The stop signal of one worker.
+#[derive(Default)]
+pub(crate) struct StopSignal {
+    /// Set once a stop was asked for.
+    requested: Cell<bool>,
+    /// Wakes the worker's main future.
+    notify: Notify,
+}
+
+impl StopSignal {
+    /// Asks the worker to stop.
+    pub(crate) fn request(&self) {
+        self.requested.set(true);
+        self.notify.notify_waiters();
+    }
+
+    /// Waits until a stop is asked for.
+    async fn requested(&self) {
+        while !self.requested.get() {
+            self.notify.notified().await;
+        }
+    }
+}
+
+/// Runs one worker to its end on the current thread.
+pub(crate) fn run_worker(app: &App, spec: WorkerSpec) -> Result<(), Error> {
+    let runtime = Runtime::new()?.with_grace_period(spec.config.graceful_timeout);
+    let result = runtime.block_on(async {
+        let local = local::install(app, spec.index);
+        let result = serve(app, &local, spec).await;
+        if result.is_err() {
+            app.stop(); // never a half-started app
+        }
+        local::remove(app);
+        result
+    });
+    drop(runtime);
+    result
+}
+
+/// Steps 1 to 5 of the module doc.
+async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Error> {
+    let graceful = spec.config.graceful_timeout;
+    app.run_listeners(Lifecycle::BeforeServerStart).await?;
+    app.start_deferred_tasks(local)?;
+    let listener = TcpListener::from_std(spec.listener)?;
+    let connections = Rc::new(Connections::default());
+    let shutdown = Shutdown::new();
+    let service = Rc::new(AppService {
+        app: app.clone(),
+        routes: spec.routes,
+        access_log: spec.config.access_log,
+        app_ext: Rc::new(app.clone()),
+    });
+    let limits = Rc::new(spec.config.limits.clone());
+    let acceptor = rt::spawn(accept_loop(
+        listener,
+        Rc::clone(&service),
+        limits,
+        shutdown.clone(),
+        Rc::clone(&connections),
+    ));
+    if app
+        .inner
+        .stopping
+        .load(std::sync::atomic::Ordering::Acquire)
+    {
+        local.stop.request();
+    }
+    let started = app.run_listeners(Lifecycle::AfterServerStart).await;
+    if started.is_ok() {
+        local.stop.requested().await;
+    }
+    log::info!("worker {}: stopping", local.worker);
+    acceptor.cancel();
+    let deadline = Instant::now() + graceful;
+    app.run_listeners(Lifecycle::BeforeServerStop).await?;
+    shutdown.trigger();
+    #[cfg(feature = "ws")]
+    local.websockets.close_all();
+    connections.finish_by(deadline).await;
+    let left = deadline.saturating_duration_since(Instant::now());
+    app.shutdown_tasks(left.max(Duration::from_millis(10)))
+        .await;
+    app.run_listeners(Lifecycle::AfterServerStop).await?;
+    log::info!("worker {}: stopped", local.worker);
+    started
+}
+
+/// Accepts connections and serves each on its own task until cancelled.
+async fn accept_loop(
+    listener: TcpListener,
+    service: Rc<AppService>,
+    limits: Rc<Limits>,
+    shutdown: Shutdown,
+    connections: Rc<Connections>,
+) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                log::error!("accept failed: {err}");
+                rt::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let future = serve_one(
+            stream,
+            peer,
+            Rc::clone(&service),
+            Rc::clone(&limits),
+            shutdown.clone(),
+        );
+        connections.spawn(future);
+    }
+}
+
+/// Serves one connection.
+async fn serve_one(
+    stream: TcpStream,
+    peer: SocketAddr,
+    service: Rc<AppService>,
+    limits: Rc<Limits>,
+    shutdown: Shutdown,
+) {
+    if let Err(err) = stream.set_nodelay(true) {
+        log::debug!("{peer}: cannot set TCP_NODELAY: {err}");
+    }
+    serve_connection(stream, peer, service, limits, shutdown).await;
+}
+
+/// The connection tasks of one worker.
+#[derive(Default)]
+struct Connections {
+    /// Live connection tasks.
+    tasks: RefCell<Slab<TaskRef>>,
+    /// Woken whenever a connection ends.
+    ended: Notify,
+}
+
+impl Connections {
+    /// Spawns a connection task that removes itself from the set when it
+    /// ends or is dropped.
+    fn spawn(self: &Rc<Self>, future: impl std::future::Future<Output = ()> + 'static) {
+        let key = self.tasks.borrow().vacant_key();
+        let guard = Deregister {
+            connections: Rc::clone(self),
+            key,
+        };
+        let task = rt::spawn(async move {
+            let _guard = guard;
+            future.await;
+        });
+        self.tasks.borrow_mut().insert(task.task_ref());
+    }
+
+    /// Waits for every connection to end, cancelling those still open at
+    /// `deadline`.
+    async fn finish_by(&self, deadline: Instant) {
+        let all_ended = async {
+            while !self.tasks.borrow().is_empty() {
+                self.ended.notified().await;
+            }
+        };
+        if rt::timeout(
+            deadline.saturating_duration_since(Instant::now()),
+            all_ended,
+        )
+        .await
+        .is_err()
+        {
+            let open: Vec<TaskRef> = self.tasks.borrow().iter().map(|(_, t)| t.clone()).collect();
+            log::warn!(
+                "cancelling {} connections still open after the graceful timeout",
+                open.len()
+            );
+            for task in &open {
+                task.cancel_with_grace("server shutdown", Duration::ZERO);
+            }
+            for task in &open {
+                task.finished().await;
+            }
+        }
+    }
+}
+
+/// Removes a connection from its set when its task ends or is dropped.
+struct Deregister {
+    /// The set.
+    connections: Rc<Connections>,
+    /// The connection's slot.
+    key: usize,
+}
+
+impl Drop for Deregister {
+    fn drop(&mut self) {
+        let removed = self.connections.tasks.borrow_mut().try_remove(self.key);
+        drop(removed);
+        self.connections.ended.notify_waiters();
+    }
+}

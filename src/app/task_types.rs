@@ -1,0 +1,473 @@
+//! The public face of background tasks: how a task is given
+//! ([`IntoTask`]), how it is seen ([`Task`], [`TaskHandle`], [`TaskState`])
+//! and how it can fail ([`TaskError`]).
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::{App, IntoResult};
+use crate::rt::{self, JoinHandle, TaskId, TaskRef};
+
+/// A boxed future on one loop (need not be `Send`).
+pub(crate) type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// A factory shared by every worker: called once per worker with the app.
+pub(crate) type Factory<T> = Arc<dyn Fn(App) -> LocalFuture<T> + Send + Sync>;
+
+/// What `add_task` was given, once its form is known.
+pub enum TaskSource<T> {
+    /// A future: it can start once.
+    Future(LocalFuture<T>),
+    /// A factory: each worker calls it to get its own future.
+    Factory(Factory<T>),
+}
+
+impl<T> fmt::Debug for TaskSource<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Future(_) => "TaskSource::Future",
+            Self::Factory(_) => "TaskSource::Factory",
+        })
+    }
+}
+
+/// Marks the "a future" form of [`IntoTask`].
+#[derive(Debug)]
+pub enum FutureTask {}
+/// Marks the "a factory of no arguments" form of [`IntoTask`].
+#[derive(Debug)]
+pub enum FactoryTask {}
+/// Marks the "a factory taking the `App`" form of [`IntoTask`].
+#[derive(Debug)]
+pub enum AppFactoryTask {}
+
+/// What [`App::add_task`] accepts: a future, a factory `Fn() -> Future`, or
+/// a factory `Fn(App) -> Future` (the app is injected). The types decide the
+/// form; a factory is never called twice on one worker.
+///
+/// The marker `M` only keeps the three forms apart for the compiler; you
+/// never name it.
+///
+/// # Examples
+///
+/// ```
+/// async fn plain() {}
+/// async fn injected(app: sanio::App) { let _ = app.name(); }
+///
+/// let app = sanio::App::new("demo");
+/// app.add_task(plain()).unwrap();   // a future
+/// app.add_task(plain).unwrap();     // a factory
+/// app.add_task(injected).unwrap();  // a factory taking the app
+/// ```
+pub trait IntoTask<M>: 'static {
+    /// What the task returns: `()` or a `Result`.
+    type Output: IntoResult;
+    /// Sorts the task into its form.
+    fn into_source(self) -> TaskSource<Self::Output>;
+}
+
+impl<F> IntoTask<FutureTask> for F
+where
+    F: Future + 'static,
+    F::Output: IntoResult,
+{
+    type Output = F::Output;
+    fn into_source(self) -> TaskSource<F::Output> {
+        TaskSource::Future(Box::pin(self))
+    }
+}
+
+impl<C, F> IntoTask<FactoryTask> for C
+where
+    C: Fn() -> F + Send + Sync + 'static,
+    F: Future + 'static,
+    F::Output: IntoResult,
+{
+    type Output = F::Output;
+    fn into_source(self) -> TaskSource<F::Output> {
+        TaskSource::Factory(Arc::new(move |_app| Box::pin(self())))
+    }
+}
+
+impl<C, F> IntoTask<AppFactoryTask> for C
+where
+    C: Fn(App) -> F + Send + Sync + 'static,
+    F: Future + 'static,
+    F::Output: IntoResult,
+{
+    type Output = F::Output;
+    fn into_source(self) -> TaskSource<F::Output> {
+        TaskSource::Factory(Arc::new(move |app| Box::pin(self(app))))
+    }
+}
+
+/// Where a background task is in its life.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(sanio::TaskState::Failed.as_str(), "failed");
+/// assert!(sanio::TaskState::Cancelled.is_finished());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskState {
+    /// Started, not polled yet.
+    Pending,
+    /// Polled, not ended.
+    Running,
+    /// Returned successfully.
+    Done,
+    /// Returned an error.
+    Failed,
+    /// Cancelled before it returned.
+    Cancelled,
+    /// Panicked.
+    Panicked,
+}
+
+impl TaskState {
+    /// Whether the task has ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!sanio::TaskState::Running.is_finished());
+    /// ```
+    pub fn is_finished(self) -> bool {
+        !matches!(self, Self::Pending | Self::Running)
+    }
+
+    /// The lower-case name (`"pending"`, `"running"`, `"done"`, `"failed"`,
+    /// `"cancelled"`, `"panicked"`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sanio::TaskState::Done.to_string(), "done");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Panicked => "panicked",
+        }
+    }
+
+    /// Combines the loop's view with whether the task returned an error.
+    pub(crate) fn from_rt(state: rt::TaskState, failed: bool) -> Self {
+        match state {
+            rt::TaskState::Pending => Self::Pending,
+            rt::TaskState::Running => Self::Running,
+            rt::TaskState::Done if failed => Self::Failed,
+            rt::TaskState::Done => Self::Done,
+            rt::TaskState::Cancelled => Self::Cancelled,
+            rt::TaskState::Panicked => Self::Panicked,
+        }
+    }
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a background task ended without a value.
+///
+/// # Examples
+///
+/// ```
+/// let err = sanio::TaskError::Failed("disk full".into());
+/// assert_eq!(err.to_string(), "task failed: disk full");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskError {
+    /// Cancelled, with the cancel message if one was given.
+    Cancelled(Option<String>),
+    /// Panicked, with the panic message.
+    Panicked(String),
+    /// Returned an error, shown as text.
+    Failed(String),
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Cancelled(None) => f.write_str("task was cancelled"),
+            Self::Cancelled(Some(message)) => write!(f, "task was cancelled: {message}"),
+            Self::Panicked(message) => write!(f, "task panicked: {message}"),
+            Self::Failed(message) => write!(f, "task failed: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}
+
+/// The record a task's supervisor fills when the task returns an error.
+pub(crate) type Failure = Rc<RefCell<Option<String>>>;
+
+/// An untyped handle to a background task on this worker: its name, id and
+/// state, and a way to cancel it or wait for its end. Returned by
+/// [`App::get_task`] and listed by [`App::tasks`].
+///
+/// Dropping it does nothing to the task.
+///
+/// # Examples
+///
+/// ```
+/// let app = sanio::App::new("demo");
+/// let rt = sanio::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     app.add_named_task("nap", sanio::sleep(std::time::Duration::from_secs(60))).unwrap();
+///     let task = app.get_task("nap").unwrap();
+///     assert_eq!(task.name(), Some("nap"));
+///     task.cancel();
+///     assert_eq!(task.wait().await, sanio::TaskState::Cancelled);
+/// });
+/// ```
+#[derive(Clone)]
+pub struct Task {
+    /// The name it was registered under.
+    pub(crate) name: Option<Rc<str>>,
+    /// The loop's reference to it.
+    pub(crate) task: TaskRef,
+    /// Set if it returned an error.
+    pub(crate) failure: Failure,
+}
+
+impl Task {
+    /// The task's name, if it has one.
+    ///
+    /// # Examples
+    ///
+    /// See [`Task`].
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The task's id on its loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// let handle = app.add_named_task("t", async {}).unwrap().unwrap();
+    /// assert_eq!(app.get_task("t").unwrap().id(), handle.id());
+    /// # });
+    /// ```
+    pub fn id(&self) -> TaskId {
+        self.task.id()
+    }
+
+    /// The task's state now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// app.add_named_task("t", async {}).unwrap();
+    /// assert_eq!(app.get_task("t").unwrap().state(), sanio::TaskState::Pending);
+    /// # });
+    /// ```
+    pub fn state(&self) -> TaskState {
+        TaskState::from_rt(self.task.state(), self.failure.borrow().is_some())
+    }
+
+    /// Asks the task to stop (the loop's cancel model); see
+    /// [`App::cancel_task`] to cancel by name and wait.
+    ///
+    /// # Examples
+    ///
+    /// See [`Task`].
+    pub fn cancel(&self) {
+        self.task.cancel();
+    }
+
+    /// Like [`cancel`](Self::cancel), with a message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// app.add_named_task("t", std::future::pending::<()>()).unwrap();
+    /// let task = app.get_task("t").unwrap();
+    /// task.cancel_with("enough");
+    /// task.wait().await;
+    /// assert_eq!(task.message().as_deref(), Some("enough"));
+    /// # });
+    /// ```
+    pub fn cancel_with(&self, message: impl Into<String>) {
+        self.task.cancel_with(message);
+    }
+
+    /// Waits for the task to end and returns its final state.
+    ///
+    /// # Examples
+    ///
+    /// See [`Task`].
+    pub async fn wait(&self) -> TaskState {
+        self.task.finished().await;
+        self.state()
+    }
+
+    /// The error, cancel or panic message of a task that ended without a
+    /// value.
+    ///
+    /// # Examples
+    ///
+    /// See [`cancel_with`](Self::cancel_with).
+    pub fn message(&self) -> Option<String> {
+        self.failure
+            .borrow()
+            .clone()
+            .or_else(|| self.task.end_message())
+    }
+}
+
+impl fmt::Debug for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("name", &self.name)
+            .field("id", &self.id())
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+/// A typed handle to a background task started on this worker, returned by
+/// [`App::add_task`] when a loop is running. Awaiting it gives the task's
+/// value, or a [`TaskError`].
+///
+/// Dropping it detaches the task (it runs on, still owned by the worker).
+///
+/// # Examples
+///
+/// ```
+/// let app = sanio::App::new("demo");
+/// let rt = sanio::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let handle = app.add_task(async { Ok::<_, String>(42) }).unwrap().unwrap();
+///     assert_eq!(handle.await, Ok(42));
+///     let failing = app.add_task(async { Err::<(), _>("nope") }).unwrap().unwrap();
+///     assert_eq!(failing.await, Err(sanio::TaskError::Failed("nope".into())));
+/// });
+/// ```
+pub struct TaskHandle<T> {
+    /// The untyped view.
+    pub(crate) task: Task,
+    /// The loop's handle; the output is `Err(text)` for a failed task.
+    pub(crate) join: JoinHandle<Result<T, String>>,
+}
+
+impl<T: 'static> TaskHandle<T> {
+    /// The untyped view of the same task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// let handle = app.add_task(async {}).unwrap().unwrap();
+    /// assert_eq!(handle.task().name(), None);
+    /// # });
+    /// ```
+    pub fn task(&self) -> &Task {
+        &self.task
+    }
+
+    /// The task's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// let handle = app.add_task(async {}).unwrap().unwrap();
+    /// assert_eq!(handle.id(), handle.task().id());
+    /// # });
+    /// ```
+    pub fn id(&self) -> TaskId {
+        self.task.id()
+    }
+
+    /// The task's state.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// let handle = app.add_task(async {}).unwrap().unwrap();
+    /// assert_eq!(handle.state(), sanio::TaskState::Pending);
+    /// # });
+    /// ```
+    pub fn state(&self) -> TaskState {
+        self.task.state()
+    }
+
+    /// Asks the task to stop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// let handle = app.add_task(std::future::pending::<()>()).unwrap().unwrap();
+    /// handle.cancel();
+    /// assert_eq!(handle.await, Err(sanio::TaskError::Cancelled(None)));
+    /// # });
+    /// ```
+    pub fn cancel(&self) {
+        self.task.cancel();
+    }
+
+    /// Asks the task to stop, with a message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// let handle = app.add_task(std::future::pending::<()>()).unwrap().unwrap();
+    /// handle.cancel_with("bye");
+    /// assert_eq!(handle.await, Err(sanio::TaskError::Cancelled(Some("bye".into()))));
+    /// # });
+    /// ```
+    pub fn cancel_with(&self, message: impl Into<String>) {
+        self.task.cancel_with(message);
+    }
+}
+
+impl<T: 'static> Future for TaskHandle<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.join)
+            .poll(cx)
+            .map(|joined| match joined {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(message)) => Err(TaskError::Failed(message)),
+                Err(err) if err.is_panic() => Err(TaskError::Panicked(
+                    err.message().unwrap_or_default().to_owned(),
+                )),
+                Err(err) => Err(TaskError::Cancelled(err.message().map(str::to_owned))),
+            })
+    }
+}
+
+impl<T> fmt::Debug for TaskHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TaskHandle").field(&self.task).finish()
+    }
+}

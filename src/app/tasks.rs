@@ -1,0 +1,541 @@
+//! Background tasks: Sanic's `add_task` / `get_task` / `cancel_task` /
+//! `tasks` / `purge_tasks`, on each worker's loop.
+//!
+//! - While a loop runs on this thread, `add_task` starts the task now, on
+//!   this worker, supervised: an error or panic is logged with the task's
+//!   name and reported through the `server.exception.report` event.
+//! - Before `run`, a factory is kept and called on every worker right after
+//!   its `before_server_start` listeners; a plain future is kept on the
+//!   adding thread and started once, on worker 0 (the thread that calls
+//!   `run`). Factories are the recommended form before `run`, as in Sanic.
+//! - Every task a worker starts is owned by its [`TaskRegistry`] and is
+//!   cancelled at shutdown, named or not.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::local::{local, Local};
+use super::task_types::{Factory, LocalFuture, Task, TaskHandle, TaskSource, TaskState};
+use super::{App, Error, IntoResult, IntoTask};
+use crate::rt;
+
+/// What a kept task returns once its output is judged.
+type Judged = Result<(), String>;
+
+/// A task kept for the workers: a name and a factory.
+#[derive(Clone)]
+pub(crate) struct Deferred {
+    /// The name each worker registers it under.
+    pub(crate) name: Option<String>,
+    /// Called once per worker.
+    pub(crate) factory: Factory<Judged>,
+}
+
+/// A plain future added before `run`, kept on the thread that added it.
+struct DeferredFuture {
+    /// The app it belongs to.
+    app: u64,
+    /// The name to register it under.
+    name: Option<String>,
+    /// The future.
+    future: LocalFuture<Judged>,
+}
+
+thread_local! {
+    /// Plain futures added before `run` on this thread.
+    static DEFERRED_FUTURES: RefCell<Vec<DeferredFuture>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The tasks one worker owns.
+#[derive(Default)]
+pub(crate) struct TaskRegistry {
+    /// Named tasks, finished ones too, until purged; with an insertion number.
+    named: RefCell<HashMap<Rc<str>, (u64, Task)>>,
+    /// Unnamed tasks; finished ones are dropped as new ones come.
+    unnamed: RefCell<Vec<Task>>,
+    /// The next insertion number.
+    next_seq: std::cell::Cell<u64>,
+}
+
+impl TaskRegistry {
+    /// Registers `task`; a live task with the same name is an error, a
+    /// finished one is replaced.
+    fn register(&self, task: Task) -> Result<(), Error> {
+        let Some(name) = task.name.clone() else {
+            let mut unnamed = self.unnamed.borrow_mut();
+            if unnamed.len() >= 64 && unnamed.len().is_power_of_two() {
+                unnamed.retain(|t| !t.state().is_finished());
+            }
+            unnamed.push(task);
+            return Ok(());
+        };
+        let mut named = self.named.borrow_mut();
+        if let Some((_, existing)) = named.get(&name) {
+            if !existing.state().is_finished() {
+                return Err(Error::TaskNameTaken(name.to_string()));
+            }
+        }
+        let seq = self.next_seq.get();
+        self.next_seq.set(seq + 1);
+        named.insert(name, (seq, task));
+        Ok(())
+    }
+
+    /// Whether a live task has this name.
+    fn is_live(&self, name: &str) -> bool {
+        self.named
+            .borrow()
+            .get(name)
+            .is_some_and(|(_, task)| !task.state().is_finished())
+    }
+
+    /// The named task, if registered.
+    fn get(&self, name: &str) -> Option<Task> {
+        self.named.borrow().get(name).map(|(_, task)| task.clone())
+    }
+
+    /// Named tasks in the order they were added.
+    fn list(&self) -> Vec<Task> {
+        let named = self.named.borrow();
+        let mut tasks: Vec<&(u64, Task)> = named.values().collect();
+        tasks.sort_by_key(|(seq, _)| *seq);
+        tasks.into_iter().map(|(_, task)| task.clone()).collect()
+    }
+
+    /// Drops every finished named and unnamed task; returns how many named.
+    fn purge(&self) -> usize {
+        self.unnamed
+            .borrow_mut()
+            .retain(|task| !task.state().is_finished());
+        let mut named = self.named.borrow_mut();
+        let before = named.len();
+        named.retain(|_, (_, task)| !task.state().is_finished());
+        before - named.len()
+    }
+
+    /// Every task not yet ended.
+    fn live(&self) -> Vec<Task> {
+        let named = self.named.borrow();
+        let unnamed = self.unnamed.borrow();
+        named
+            .values()
+            .map(|(_, task)| task)
+            .chain(unnamed.iter())
+            .filter(|task| !task.state().is_finished())
+            .cloned()
+            .collect()
+    }
+}
+
+impl App {
+    /// Adds a background task (a future, or a factory with or without the
+    /// app; see [`IntoTask`]).
+    ///
+    /// On a running loop the task starts now on this worker and its handle
+    /// comes back (`Some`). Before `run` it is kept and `None` comes back: a
+    /// factory runs on every worker, a plain future once on worker 0.
+    ///
+    /// # Errors
+    ///
+    /// None for an unnamed task; see [`add_named_task`](Self::add_named_task).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = sanio::App::new("demo");
+    /// // Before `run`: kept for the workers, no handle yet.
+    /// assert!(app.add_task(|app: sanio::App| async move { let _ = app.name(); }).unwrap().is_none());
+    ///
+    /// let rt = sanio::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     // On a running loop: started now.
+    ///     let handle = app.add_task(async { Ok::<_, std::io::Error>(42) }).unwrap().unwrap();
+    ///     assert_eq!(handle.await, Ok(42));
+    /// });
+    /// ```
+    pub fn add_task<M, T>(
+        &self,
+        task: T,
+    ) -> Result<Option<TaskHandle<<T::Output as IntoResult>::Ok>>, Error>
+    where
+        T: IntoTask<M>,
+    {
+        self.add_task_inner(None, task.into_source())
+    }
+
+    /// Like [`add_task`](Self::add_task), registering the task under `name`
+    /// on this worker (or, before `run`, on every worker that starts it).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TaskNameTaken`] if a live task on this worker has the name
+    /// (a finished one is replaced).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = sanio::App::new("demo");
+    /// sanio::Runtime::new().unwrap().block_on(async {
+    ///     app.add_named_task("job", std::future::pending::<()>()).unwrap();
+    ///     let again = app.add_named_task("job", async {});
+    ///     assert!(matches!(again, Err(sanio::Error::TaskNameTaken(_))));
+    /// });
+    /// ```
+    pub fn add_named_task<M, T>(
+        &self,
+        name: impl Into<String>,
+        task: T,
+    ) -> Result<Option<TaskHandle<<T::Output as IntoResult>::Ok>>, Error>
+    where
+        T: IntoTask<M>,
+    {
+        self.add_task_inner(Some(name.into()), task.into_source())
+    }
+
+    /// Starts now if a loop runs here, else keeps the task for the workers.
+    fn add_task_inner<T: IntoResult>(
+        &self,
+        name: Option<String>,
+        source: TaskSource<T>,
+    ) -> Result<Option<TaskHandle<T::Ok>>, Error> {
+        let Ok(local) = local(self, "add_task") else {
+            self.defer(name, source);
+            return Ok(None);
+        };
+        let future = match source {
+            TaskSource::Future(future) => future,
+            TaskSource::Factory(factory) => factory(self.clone()),
+        };
+        let future = Box::pin(async move { future.await.into_result() });
+        self.start_task(&local, name, future).map(Some)
+    }
+
+    /// Keeps a task until the workers start.
+    fn defer<T: IntoResult>(&self, name: Option<String>, source: TaskSource<T>) {
+        match source {
+            TaskSource::Factory(factory) => {
+                let factory: Factory<Judged> = Arc::new(move |app| {
+                    let future = factory(app);
+                    Box::pin(async move { future.await.into_result().map(drop) })
+                });
+                self.deferred_tasks().push(Deferred { name, factory });
+            }
+            TaskSource::Future(future) => {
+                let future: LocalFuture<Judged> =
+                    Box::pin(async move { future.await.into_result().map(drop) });
+                let kept = DeferredFuture {
+                    app: self.id(),
+                    name,
+                    future,
+                };
+                DEFERRED_FUTURES.with(|d| d.borrow_mut().push(kept));
+            }
+        }
+    }
+
+    /// Starts the tasks kept for the workers on this worker: each factory,
+    /// and on worker 0 the plain futures kept on this thread.
+    pub(crate) fn start_deferred_tasks(&self, local: &Rc<Local>) -> Result<(), Error> {
+        let factories: Vec<Deferred> = self.deferred_tasks().clone();
+        for deferred in factories {
+            self.start_task(local, deferred.name, (deferred.factory)(self.clone()))?;
+        }
+        if local.worker == 0 {
+            let mine: Vec<DeferredFuture> = DEFERRED_FUTURES.with(|d| {
+                let mut all = d.borrow_mut();
+                let (mine, others) = std::mem::take(&mut *all)
+                    .into_iter()
+                    .partition(|kept| kept.app == self.id());
+                *all = others;
+                mine
+            });
+            for kept in mine {
+                self.start_task(local, kept.name, kept.future)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the plain futures kept on this thread for this app: `serve`
+    /// starts every worker on a thread of its own, where they cannot go.
+    /// Returns how many were dropped.
+    pub(crate) fn drop_thread_kept_futures(&self) -> usize {
+        DEFERRED_FUTURES.with(|d| {
+            let mut all = d.borrow_mut();
+            let before = all.len();
+            all.retain(|kept| kept.app != self.id());
+            before - all.len()
+        })
+    }
+
+    /// Spawns a supervised task on this worker and registers it.
+    fn start_task<T: 'static>(
+        &self,
+        local: &Local,
+        name: Option<String>,
+        future: LocalFuture<Result<T, String>>,
+    ) -> Result<TaskHandle<T>, Error> {
+        if let Some(name) = &name {
+            if local.tasks.is_live(name) {
+                return Err(Error::TaskNameTaken(name.clone()));
+            }
+        }
+        let name: Option<Rc<str>> = name.map(Rc::from);
+        let failure = Rc::default();
+        let supervised = supervise(self.clone(), name.clone(), Rc::clone(&failure), future);
+        let join = match &name {
+            Some(name) => rt::spawn_named(name.to_string(), supervised),
+            None => rt::spawn(supervised),
+        };
+        let task = Task {
+            name,
+            task: join.task_ref(),
+            failure,
+        };
+        local.tasks.register(task.clone())?;
+        Ok(TaskHandle { task, join })
+    }
+
+    /// The task registered under `name` on this worker.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownTask`] (`Registered task named "x" not found`), or
+    /// [`Error::NoLoop`] off a loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = sanio::App::new("demo");
+    /// sanio::Runtime::new().unwrap().block_on(async {
+    ///     let err = app.get_task("nope").unwrap_err();
+    ///     assert_eq!(err.to_string(), "Registered task named \"nope\" not found");
+    /// });
+    /// ```
+    pub fn get_task(&self, name: &str) -> Result<Task, Error> {
+        self.find_task(name)
+            .ok_or_else(|| Error::UnknownTask(name.to_owned()))
+    }
+
+    /// The task registered under `name` on this worker, if any (the
+    /// non-failing form of [`get_task`](Self::get_task)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = sanio::App::new("demo");
+    /// sanio::Runtime::new().unwrap().block_on(async {
+    ///     assert!(app.find_task("nope").is_none());
+    /// });
+    /// ```
+    pub fn find_task(&self, name: &str) -> Option<Task> {
+        local(self, "find_task").ok()?.tasks.get(name)
+    }
+
+    /// Cancels the task named `name` and waits until it is gone; returns its
+    /// final state. A task that already ended is left alone and its state
+    /// returned: no stale error is raised again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownTask`] for a name not registered on this worker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = sanio::App::new("demo");
+    /// sanio::Runtime::new().unwrap().block_on(async {
+    ///     app.add_named_task("slow_task", std::future::pending::<()>()).unwrap();
+    ///     let state = app.cancel_task("slow_task").await.unwrap();
+    ///     assert_eq!(state, sanio::TaskState::Cancelled);
+    /// });
+    /// ```
+    pub async fn cancel_task(&self, name: &str) -> Result<TaskState, Error> {
+        self.cancel_task_inner(name, None).await
+    }
+
+    /// Like [`cancel_task`](Self::cancel_task), with a message the task sees
+    /// in its `Cancelled`.
+    ///
+    /// # Errors
+    ///
+    /// As [`cancel_task`](Self::cancel_task).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = sanio::App::new("demo");
+    /// sanio::Runtime::new().unwrap().block_on(async {
+    ///     app.add_named_task("t", std::future::pending::<()>()).unwrap();
+    ///     app.cancel_task_with("t", "shutting down").await.unwrap();
+    ///     assert_eq!(app.get_task("t").unwrap().message().as_deref(), Some("shutting down"));
+    /// });
+    /// ```
+    pub async fn cancel_task_with(&self, name: &str, message: &str) -> Result<TaskState, Error> {
+        self.cancel_task_inner(name, Some(message)).await
+    }
+
+    /// The non-failing form of [`cancel_task`](Self::cancel_task): `None`
+    /// for an unknown name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = sanio::App::new("demo");
+    /// sanio::Runtime::new().unwrap().block_on(async {
+    ///     assert_eq!(app.cancel_task_if_present("nope").await, None);
+    /// });
+    /// ```
+    pub async fn cancel_task_if_present(&self, name: &str) -> Option<TaskState> {
+        self.cancel_task_inner(name, None).await.ok()
+    }
+
+    /// Shared body of the cancel calls.
+    async fn cancel_task_inner(
+        &self,
+        name: &str,
+        message: Option<&str>,
+    ) -> Result<TaskState, Error> {
+        let task = self.get_task(name)?;
+        if task.state().is_finished() {
+            return Ok(task.state());
+        }
+        match message {
+            Some(message) => task.cancel_with(message),
+            None => task.cancel(),
+        }
+        Ok(task.wait().await)
+    }
+
+    /// This worker's named tasks, finished ones too, until
+    /// [`purge_tasks`](Self::purge_tasks). Empty off a loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = sanio::App::new("demo");
+    /// sanio::Runtime::new().unwrap().block_on(async {
+    ///     app.add_named_task("a", async {}).unwrap();
+    ///     let names: Vec<_> = app.tasks().iter().map(|t| t.name().unwrap().to_owned()).collect();
+    ///     assert_eq!(names, ["a"]);
+    /// });
+    /// ```
+    pub fn tasks(&self) -> Vec<Task> {
+        local(self, "tasks")
+            .map(|local| local.tasks.list())
+            .unwrap_or_default()
+    }
+
+    /// Removes every finished, failed, cancelled or panicked task from this
+    /// worker's registry; returns how many named tasks went.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = sanio::App::new("demo");
+    /// sanio::Runtime::new().unwrap().block_on(async {
+    ///     app.add_named_task("quick", async {}).unwrap();
+    ///     sanio::rt::yield_now().await;
+    ///     assert_eq!(app.purge_tasks(), 1);
+    ///     assert!(app.tasks().is_empty());
+    /// });
+    /// ```
+    pub fn purge_tasks(&self) -> usize {
+        local(self, "purge_tasks")
+            .map(|local| local.tasks.purge())
+            .unwrap_or(0)
+    }
+
+    /// Cancels every task of this worker (named and unnamed), giving those
+    /// that observe the cancel up to `timeout` to clean up, and waits until
+    /// all have ended. Never spins, never waits longer than `timeout`
+    /// (plus a timer tick). Returns how many tasks it cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let app = sanio::App::new("demo");
+    /// sanio::Runtime::new().unwrap().block_on(async {
+    ///     app.add_task(std::future::pending::<()>()).unwrap();
+    ///     assert_eq!(app.shutdown_tasks(Duration::from_secs(1)).await, 1);
+    /// });
+    /// ```
+    pub async fn shutdown_tasks(&self, timeout: Duration) -> usize {
+        let Ok(local) = local(self, "shutdown_tasks") else {
+            return 0;
+        };
+        let live = local.tasks.live();
+        for task in &live {
+            task.task.cancel_with_grace("server shutdown", timeout);
+        }
+        let all_ended = async {
+            for task in &live {
+                task.task.finished().await;
+            }
+        };
+        let margin = Duration::from_millis(50);
+        if rt::timeout(timeout + margin, all_ended).await.is_err() {
+            log::warn!("some tasks outlived shutdown_tasks({timeout:?})");
+        }
+        live.len()
+    }
+}
+
+/// Runs a task's future, recording and reporting an error or panic under
+/// the task's name. A panic is re-raised so the loop marks it panicked.
+async fn supervise<T: 'static>(
+    app: App,
+    name: Option<Rc<str>>,
+    failure: super::task_types::Failure,
+    future: LocalFuture<Result<T, String>>,
+) -> Result<T, String> {
+    let label = name.as_deref().unwrap_or("<unnamed>").to_owned();
+    match CatchUnwind::new(future).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(message)) => {
+            log::error!("task {label} failed: {message}");
+            *failure.borrow_mut() = Some(message.clone());
+            app.report_exception(format!("task {label} failed: {message}"));
+            Err(message)
+        }
+        Err(payload) => {
+            let message = rt::panic_message(&*payload);
+            app.report_exception(format!("task {label} panicked: {message}"));
+            resume_unwind(payload)
+        }
+    }
+}
+
+/// Polls a future, catching a panic as a value.
+pub(crate) struct CatchUnwind<T> {
+    /// The future.
+    future: LocalFuture<T>,
+}
+
+impl<T> CatchUnwind<T> {
+    /// Wraps `future`.
+    pub(crate) fn new(future: LocalFuture<T>) -> Self {
+        Self { future }
+    }
+}
+
+impl<T> Future for CatchUnwind<T> {
+    type Output = std::thread::Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match catch_unwind(AssertUnwindSafe(|| self.future.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! The driver: one task per websocket that owns all socket I/O.
+//!
+//! It keeps reading whether or not a handler is in `recv()`, so pings are
+//! answered, keepalive pings go out, and a close frame, EOF or reset is
+//! noticed at once. Incoming data messages go to a bounded queue; while it
+//! is full, reading pauses (back-pressure reaches the peer through TCP).
+//! Everything written (messages from `send`, pongs, close frames) lands in
+//! the adapter's outbound buffer, and the driver drains it as the socket
+//! allows.
+//!
+//! The connection moves through these phases (see [`Phase`]):
+//!
+//! ```text
+//! Open --close() by us--> Closing --reply / timeout--> Draining --flushed / timeout--> Closed
+//!   \--peer's close frame, protocol error (we send 1002/1007/1009)--> Draining
+//!   \--EOF, reset, dead peer--------------------------------------------------------> Closed
+//! ```
+//!
+//! Leaving `Open` for any reason but our own `close()` means the client
+//! went away: the handler task is cancelled ("websocket closed") so that a
+//! handler blocked on something cancellation-aware wakes and cleans up.
+//! When the driver ends, the socket is closed (the registration freed), the
+//! handler reference and the timer are dropped: nothing outlives it.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use std::future::Future;
+
+use tungstenite::error::{Error as TError, ProtocolError};
+use tungstenite::protocol::frame::CloseFrame;
+
+use super::adapter::NonBlocking;
+use super::keepalive::{KeepAlive, KeepAliveAction};
+use super::{CloseCode, Message, WsConfig};
+use crate::rt::{Cancelled, TaskId, TaskRef};
+
+/// tungstenite's socket over the non-blocking adapter.
+pub(super) type Conn = tungstenite::WebSocket<NonBlocking>;
+
+/// Where the connection is in its life; transitions in the module doc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Messages flow both ways.
+    Open,
+    /// We sent a close frame and wait for the peer's, until the deadline.
+    Closing(Instant),
+    /// No more frames: the last bytes are written until the deadline, then
+    /// the socket is closed (the server closes TCP first, RFC 6455 §7.1.1).
+    Draining(Instant),
+    /// The socket is closed and the driver has ended (or is ending).
+    Closed,
+}
+
+/// Everything about one connection, shared by the driver and the handles.
+#[derive(Debug)]
+pub(super) struct Shared {
+    /// The mutable part; borrowed briefly, never across an await.
+    pub(super) state: RefCell<State>,
+    /// How many `WebSocket` handles exist; at zero an open connection is
+    /// closed with 1000.
+    pub(super) handles: Cell<usize>,
+}
+
+/// The mutable state of a connection.
+#[derive(Debug)]
+pub(super) struct State {
+    /// The framing state and the socket; `None` once the socket is closed.
+    pub(super) conn: Option<Conn>,
+    /// The phase.
+    pub(super) phase: Phase,
+    /// Received data messages not yet taken by `recv`.
+    pub(super) incoming: VecDeque<Message>,
+    /// The limits.
+    pub(super) config: WsConfig,
+    /// Keepalive schedule.
+    keepalive: KeepAlive,
+    /// Tasks waiting in `recv`.
+    pub(super) recv_waiters: Vec<Waker>,
+    /// Tasks waiting in `send` for the outbound buffer to drain.
+    pub(super) send_waiters: Vec<Waker>,
+    /// Tasks waiting in `close` for the socket to close.
+    pub(super) close_waiters: Vec<Waker>,
+    /// The driver task's waker.
+    driver: Option<Waker>,
+    /// The task that started the socket (the handler): cancelled when the
+    /// client goes away. Dropped when the driver ends.
+    handler: Option<TaskRef>,
+    /// A cancel `recv` took while messages were still buffered: reported
+    /// to that task once the buffer is drained.
+    pub(super) deferred_cancel: Option<(TaskId, Cancelled)>,
+}
+
+impl State {
+    /// A fresh, open connection.
+    pub(super) fn new(conn: Conn, config: &WsConfig, handler: Option<TaskRef>) -> Self {
+        Self {
+            conn: Some(conn),
+            phase: Phase::Open,
+            incoming: VecDeque::new(),
+            config: config.clone(),
+            keepalive: KeepAlive::new(config, Instant::now()),
+            recv_waiters: Vec::new(),
+            send_waiters: Vec::new(),
+            close_waiters: Vec::new(),
+            driver: None,
+            handler,
+            deferred_cancel: None,
+        }
+    }
+
+    /// Outbound bytes not yet written to the socket.
+    pub(super) fn pending_out(&self) -> usize {
+        self.conn
+            .as_ref()
+            .map_or(0, |conn| conn.get_ref().pending_out())
+    }
+
+    /// Schedules the driver (new outbound bytes, room in the queue, ...).
+    pub(super) fn wake_driver(&self) {
+        if let Some(waker) = &self.driver {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Wakes every task waiting in `recv`, `send` or `close`.
+    fn wake_all(&mut self) {
+        self.recv_waiters.drain(..).for_each(Waker::wake);
+        self.send_waiters.drain(..).for_each(Waker::wake);
+        self.close_waiters.drain(..).for_each(Waker::wake);
+    }
+
+    /// Starts our close handshake (`close()`, or the last handle dropped).
+    pub(super) fn start_close(&mut self, code: CloseCode, reason: &str) {
+        if self.phase != Phase::Open {
+            return;
+        }
+        let code = if code.is_sendable() {
+            code
+        } else {
+            log::warn!("close code {code} may not be sent; closing with 1000");
+            CloseCode::NORMAL
+        };
+        let frame = close_frame(code, reason);
+        if let Some(conn) = &mut self.conn {
+            // Queues the frame in the adapter; cannot block.
+            if let Err(err) = conn.close(Some(frame)) {
+                log::debug!("websocket close frame not queued: {err}");
+            }
+        }
+        self.phase = Phase::Closing(Instant::now() + self.config.close_timeout_duration());
+        self.wake_all();
+        self.wake_driver();
+    }
+
+    /// Leaves `Open` because of the peer: cancels the handler.
+    fn peer_gone(&mut self) {
+        if self.phase != Phase::Open {
+            return;
+        }
+        if let Some(handler) = &self.handler {
+            handler.cancel_with("websocket closed");
+        }
+    }
+
+    /// Moves to `Draining`: write what is queued, then close.
+    fn drain(&mut self) {
+        self.peer_gone();
+        if !matches!(self.phase, Phase::Draining(_) | Phase::Closed) {
+            self.phase = Phase::Draining(Instant::now() + self.config.close_timeout_duration());
+        }
+        self.wake_all();
+    }
+
+    /// Closes the socket now; the driver ends.
+    fn close_now(&mut self) {
+        self.peer_gone();
+        self.phase = Phase::Closed;
+        self.conn = None; // closes the socket and frees its registration
+        self.handler = None;
+        self.driver = None;
+        self.wake_all();
+    }
+
+    /// Fails the connection after a read error: sends the matching close
+    /// code (1002, 1007, 1009) when there is one, else closes at once.
+    fn fail(&mut self, err: TError) {
+        let code = match &err {
+            TError::Capacity(_) => Some(CloseCode::TOO_BIG),
+            TError::Utf8(_) => Some(CloseCode::INVALID_DATA),
+            TError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+            TError::Protocol(_) => Some(CloseCode::PROTOCOL_ERROR),
+            _ => None,
+        };
+        let Some(code) = code else {
+            log::debug!("websocket connection lost: {err}");
+            return self.close_now();
+        };
+        log::info!("closing websocket with {code}: {err}");
+        if let Some(conn) = &mut self.conn {
+            if let Err(err) = conn.close(Some(close_frame(code, &err.to_string()))) {
+                log::debug!("websocket close frame not queued: {err}");
+            }
+        }
+        self.drain();
+    }
+
+    /// Reads and handles frames until the socket has nothing more, the
+    /// queue is full, or the connection stops reading.
+    fn read_frames(&mut self) {
+        loop {
+            let Some(conn) = &mut self.conn else { return };
+            let open = self.phase == Phase::Open;
+            if matches!(self.phase, Phase::Draining(_) | Phase::Closed) {
+                return;
+            }
+            if open && self.incoming.len() >= self.config.incoming_queue_len() {
+                // Paused: pongs cannot be seen, so do not hold their absence
+                // against the peer.
+                self.keepalive.on_frame();
+                return;
+            }
+            match conn.read() {
+                Ok(message) => {
+                    self.keepalive.on_frame();
+                    self.on_message(message, open);
+                }
+                Err(TError::Io(err)) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                    debug_assert!(conn.get_ref().read_blocked(), "only reads block");
+                    return;
+                }
+                Err(TError::ConnectionClosed | TError::AlreadyClosed) => self.drain(),
+                Err(err) => self.fail(err),
+            }
+        }
+    }
+
+    /// Handles one message tungstenite read.
+    fn on_message(&mut self, message: tungstenite::Message, open: bool) {
+        let data = match message {
+            tungstenite::Message::Text(text) => Message::Text(text.as_str().to_owned()),
+            tungstenite::Message::Binary(bytes) => Message::Binary(Vec::from(bytes)),
+            tungstenite::Message::Close(frame) => {
+                log::debug!("websocket close frame received: {frame:?}");
+                if let Some(conn) = &mut self.conn {
+                    // Writes the queued reply; then tungstenite reports the
+                    // handshake done (`ConnectionClosed`), which is expected.
+                    let _ = conn.flush();
+                }
+                return self.drain();
+            }
+            // Pongs to pings were queued by tungstenite and go out on the
+            // next read; a pong or frame needs nothing more.
+            _ => return,
+        };
+        if open {
+            self.incoming.push_back(data);
+            self.recv_waiters.drain(..).for_each(Waker::wake);
+        }
+        // While closing, data is dropped: the handler asked to stop.
+    }
+
+    /// Acts on the timers: keepalive while open, the close deadline after.
+    /// Returns the next deadline.
+    fn on_time(&mut self, now: Instant) -> Option<Instant> {
+        match self.phase {
+            Phase::Open => {
+                match self.keepalive.on_time(now) {
+                    KeepAliveAction::Wait => {}
+                    KeepAliveAction::Ping => {
+                        if let Some(conn) = &mut self.conn {
+                            let ping = tungstenite::Message::Ping(Default::default());
+                            if let Err(err) = conn.write(ping) {
+                                log::debug!("websocket keepalive ping not queued: {err}");
+                            }
+                        }
+                    }
+                    KeepAliveAction::Dead => {
+                        log::info!("websocket peer did not answer a ping in time; closing");
+                        self.close_now();
+                        return None;
+                    }
+                }
+                self.keepalive.deadline()
+            }
+            Phase::Closing(deadline) | Phase::Draining(deadline) if deadline <= now => {
+                log::debug!("websocket close handshake timed out");
+                self.close_now();
+                None
+            }
+            Phase::Closing(deadline) | Phase::Draining(deadline) => Some(deadline),
+            Phase::Closed => None,
+        }
+    }
+
+    /// Writes queued bytes; once draining and empty, shuts the socket
+    /// down and closes it at the peer's EOF.
+    fn flush(&mut self, cx: &mut Context<'_>) {
+        let Some(conn) = &mut self.conn else { return };
+        match conn.get_mut().poll_flush_out(cx) {
+            Poll::Ready(Ok(())) => {
+                if matches!(self.phase, Phase::Draining(_)) {
+                    if conn.get_mut().poll_linger(cx).is_ready() {
+                        self.close_now();
+                    }
+                    return;
+                }
+            }
+            Poll::Ready(Err(err)) => {
+                log::debug!("websocket write failed: {err}");
+                return self.close_now();
+            }
+            Poll::Pending => {}
+        }
+        if self.pending_out() <= self.config.outbound_buffer_bytes() {
+            self.send_waiters.drain(..).for_each(Waker::wake);
+        }
+    }
+
+    /// One pass of the driver: flush, read, flush what reading produced
+    /// (pongs, close replies), timers. Returns the next deadline.
+    fn turn(&mut self, cx: &mut Context<'_>) -> Option<Instant> {
+        match &self.driver {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => self.driver = Some(cx.waker().clone()),
+        }
+        if let Some(conn) = &mut self.conn {
+            conn.get_mut().set_waker(cx.waker());
+        }
+        self.flush(cx);
+        self.read_frames();
+        let deadline = self.on_time(Instant::now());
+        self.flush(cx); // pongs, close replies, pings
+        deadline
+    }
+}
+
+/// A close frame with `reason` cut to fit a control frame (123 bytes).
+fn close_frame(code: CloseCode, reason: &str) -> CloseFrame {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    CloseFrame {
+        code: code.as_u16().into(),
+        reason: reason[..end].into(),
+    }
+}
+
+/// The driver task: turns until the socket is closed.
+pub(super) async fn drive(shared: Rc<Shared>) {
+    let mut timer = crate::rt::sleep_until(Instant::now());
+    poll_fn(|cx| loop {
+        let deadline = {
+            let mut state = shared.state.borrow_mut();
+            let deadline = state.turn(cx);
+            if state.phase == Phase::Closed {
+                return Poll::Ready(());
+            }
+            deadline
+        };
+        let Some(deadline) = deadline else {
+            return Poll::Pending;
+        };
+        if timer.deadline() != deadline {
+            timer.reset(deadline);
+        }
+        if Pin::new(&mut timer).poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        // A deadline passed: turn again to act on it.
+    })
+    .await;
+}

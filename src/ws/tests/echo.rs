@@ -1,0 +1,123 @@
+//! Echo: messages of every kind and size go through unchanged.
+
+use tungstenite::protocol::frame::coding::{Data, OpCode};
+use tungstenite::protocol::frame::{CloseFrame, Frame};
+use tungstenite::Message as T;
+
+use super::*;
+
+/// Echoes every message, then reports how `recv` ended.
+async fn echo(ws: WebSocket, events: Events) {
+    while let Some(message) = ws.recv().await {
+        if ws.send(message).await.is_err() {
+            let _ = events.send("send failed".into());
+            return;
+        }
+    }
+    let _ = events.send("recv ended".into());
+}
+
+#[test]
+fn echoes_text_binary_large_and_fragmented_messages() {
+    let server = serve(WsConfig::new(), 1, echo);
+    let mut client = client(server.addr);
+
+    client.send(T::text("hello")).unwrap();
+    assert_eq!(client.read().unwrap(), T::text("hello"));
+    client.send(T::binary(vec![0, 1, 2, 255])).unwrap();
+    assert_eq!(client.read().unwrap(), T::binary(vec![0, 1, 2, 255]));
+
+    let large: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+    client.send(T::binary(large.clone())).unwrap();
+    assert_eq!(client.read().unwrap(), T::binary(large));
+
+    let first = Frame::message("frag", OpCode::Data(Data::Text), false);
+    let last = Frame::message("mented", OpCode::Data(Data::Continue), true);
+    client.write(T::Frame(first)).unwrap();
+    client.send(T::Frame(last)).unwrap();
+    assert_eq!(client.read().unwrap(), T::text("fragmented"));
+
+    let bye = CloseFrame {
+        code: 1000.into(),
+        reason: "done".into(),
+    };
+    client.close(Some(bye)).unwrap();
+    let (rest, code) = read_until_closed(&mut client);
+    assert!(rest.is_empty());
+    assert_eq!(code, Some(1000), "the server echoes the client's close");
+    assert_eq!(server.finish(), ["recv ended"]);
+}
+
+#[test]
+fn a_message_over_the_limit_closes_with_1009() {
+    let server = serve(WsConfig::new().max_message_size(1000), 1, echo);
+    let mut client = client(server.addr);
+    client.send(T::text("small")).unwrap();
+    assert_eq!(client.read().unwrap(), T::text("small"));
+    client.send(T::binary(vec![7; 2000])).unwrap();
+    let (messages, code) = read_until_closed(&mut client);
+    assert!(messages.is_empty());
+    assert_eq!(code, Some(1009));
+    let events = server.finish();
+    assert_eq!(events, ["recv ended"]);
+}
+
+#[test]
+fn fragments_adding_up_over_the_limit_close_with_1009() {
+    let server = serve(WsConfig::new().max_message_size(1000), 1, echo);
+    let mut raw = Raw::connect(server.addr, &[]);
+    raw.send(&masked(0x02, &[1; 600]));
+    raw.send(&masked(0x80, &[2; 600]));
+    assert_eq!(raw.close_code().0, Some(1009));
+    assert!(raw.wait_eof());
+    assert_eq!(server.finish(), ["recv ended"]);
+}
+
+#[test]
+fn bytes_sent_with_the_handshake_are_not_lost() {
+    let server = serve(WsConfig::new(), 1, echo);
+    let mut raw = Raw::connect(server.addr, &[text("early"), text("bird")].concat());
+    assert_eq!(raw.frame(), Some((0x81, b"early".to_vec())));
+    assert_eq!(raw.frame(), Some((0x81, b"bird".to_vec())));
+    raw.send(&masked(0x88, &1000u16.to_be_bytes()));
+    assert_eq!(raw.close_code().0, Some(1000));
+    assert!(raw.wait_eof());
+    assert_eq!(server.finish(), ["recv ended"]);
+}
+
+#[test]
+fn the_server_answers_pings_without_the_handler() {
+    // The handler never reads: only the driver can answer.
+    let server = serve(
+        WsConfig::new(),
+        1,
+        |ws: WebSocket, events: Events| async move {
+            let cancelled = crate::cancelled().await;
+            let _ = events.send(cancelled.to_string());
+            drop(ws);
+        },
+    );
+    let mut raw = Raw::connect(server.addr, &[]);
+    raw.send(&masked(0x89, b"are you there"));
+    assert_eq!(raw.frame(), Some((0x8a, b"are you there".to_vec())));
+    raw.send(&masked(0x88, &[]));
+    assert_eq!(raw.close_code().0, None, "an empty close is echoed empty");
+    assert!(raw.wait_eof());
+    assert_eq!(server.finish(), ["cancelled: websocket closed"]);
+}
+
+#[test]
+fn a_thousand_connect_close_cycles_leave_nothing_behind() {
+    const CYCLES: usize = 1000;
+    let server = serve(WsConfig::new(), CYCLES, echo);
+    for i in 0..CYCLES {
+        let mut client = client(server.addr);
+        client.send(T::text(i.to_string())).unwrap();
+        assert_eq!(client.read().unwrap(), T::text(i.to_string()));
+        client.close(None).unwrap();
+        let _ = read_until_closed(&mut client);
+    }
+    let events = server.finish();
+    assert_eq!(events.len(), CYCLES);
+    assert!(events.iter().all(|e| e == "recv ended"));
+}

@@ -1,0 +1,132 @@
+//! The demo app end to end: task routes, notify -> feed and events, purge.
+
+#[path = "../examples/demo/app.rs"]
+#[allow(dead_code)]
+mod demo_app;
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use sanio::Config;
+use serde_json::Value;
+use support::client::{get, request};
+
+/// The JSON body of a reply.
+fn json(reply: &support::client::Reply) -> Value {
+    serde_json::from_slice(&reply.body).expect("a JSON body")
+}
+
+/// The names and states listed by `GET /tasks`.
+fn tasks(addr: SocketAddr) -> Vec<(String, String)> {
+    let listed = json(&get(addr, "/tasks"));
+    listed["tasks"]
+        .as_array()
+        .expect("a task list")
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_owned(),
+                t["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn task_routes_run_the_whole_lifecycle() {
+    let app = demo_app::build().unwrap();
+    let server = app.serve(Config::default().port(0)).unwrap();
+    let addr = server.local_addr();
+
+    assert_eq!(get(addr, "/").text(), "Hello, World!");
+    assert!(tasks(addr).contains(&("heartbeat".into(), "running".into())));
+
+    let created = request(addr, "POST", "/tasks/job?seconds=3600", "");
+    assert_eq!(created.status, 201);
+    assert_eq!(json(&created)["state"], "running");
+    let conflict = request(addr, "POST", "/tasks/job", "");
+    assert_eq!(conflict.status, 409);
+    assert!(json(&conflict)["error"].is_string());
+    assert!(tasks(addr).contains(&("job".into(), "running".into())));
+
+    let cancelled = request(addr, "DELETE", "/tasks/job", "");
+    assert_eq!(
+        (cancelled.status, json(&cancelled)["state"].clone()),
+        (200, "cancelled".into())
+    );
+    assert_eq!(request(addr, "DELETE", "/tasks/nope", "").status, 404);
+
+    assert_eq!(
+        request(addr, "POST", "/tasks/quick?seconds=0", "").status,
+        201
+    );
+    while !tasks(addr).contains(&("quick".into(), "done".into())) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let purged = request(addr, "POST", "/tasks/purge", "");
+    assert_eq!(json(&purged)["purged"], 2);
+    assert_eq!(
+        tasks(addr),
+        [("heartbeat".to_owned(), "running".to_owned())]
+    );
+
+    assert_eq!(get(addr, "/missing").status, 404);
+    assert!(json(&get(addr, "/missing"))["error"].is_string());
+    server.stop();
+    server.join().unwrap();
+}
+
+#[test]
+fn a_notification_reaches_the_feed_and_the_event_stream_on_every_worker() {
+    let app = demo_app::build().unwrap();
+    let server = app.serve(Config::default().port(0).workers(2)).unwrap();
+    let addr = server.local_addr();
+
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let (mut feed, _) = tungstenite::client(format!("ws://{addr}/feed").as_str(), stream).unwrap();
+
+    let mut events = TcpStream::connect(addr).unwrap();
+    events
+        .write_all(b"GET /events HTTP/1.1\r\nHost: demo\r\n\r\n")
+        .unwrap();
+    events
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+
+    // The feed handler and the event stream each wait for the event; keep
+    // notifying until both have seen it (a hang guard bounds the loop).
+    let (mut fed, mut streamed) = (false, String::new());
+    for _ in 0..400 {
+        let posted = request(addr, "POST", "/notify", "hello everyone");
+        assert_eq!(
+            (posted.status, json(&posted)["delivered"].clone()),
+            (202, true.into())
+        );
+        if let Ok(tungstenite::Message::Text(text)) = feed.read() {
+            assert_eq!(text.as_str(), "hello everyone");
+            fed = true;
+        }
+        let mut buf = [0u8; 4096];
+        if let Ok(n) = events.read(&mut buf) {
+            streamed.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        if fed && streamed.contains("data: hello everyone") {
+            break;
+        }
+    }
+    assert!(fed, "the websocket feed got the notification");
+    assert!(streamed.contains("text/event-stream"), "{streamed}");
+    assert!(streamed.contains("data: hello everyone\n\n"), "{streamed}");
+
+    feed.close(None).unwrap();
+    while feed.read().is_ok() {} // the server's close reply, then its FIN
+    drop(feed);
+    drop(events);
+    server.stop();
+    server.join().unwrap();
+}
