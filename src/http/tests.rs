@@ -548,3 +548,24 @@ fn shutdown_closes_idle_connections_and_finishes_in_flight_ones() {
 fn status_code_helpers_agree() {
     assert_eq!(StatusCode::REQUEST_TIMEOUT.as_u16(), 408);
 }
+
+#[test]
+fn an_idle_connection_costs_little() {
+    let rt = crate::Runtime::new().expect("a runtime");
+    let size = rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let _client =
+            std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (stream, peer) = listener.accept().await.expect("accept");
+        let shutdown = Shutdown::new();
+        let service = Rc::new(TestService {
+            shutdown: shutdown.clone(),
+        });
+        let conn = serve_connection(stream, peer, service, Rc::new(Limits::default()), shutdown);
+        std::mem::size_of_val(&conn)
+    });
+    // The task's future is all an idle connection keeps in user space
+    // (its buffers go back to the pool): about 1 KiB in a debug build, and
+    // it must stay well under the 4 KiB budget per idle connection.
+    assert!(size <= 2048, "a connection future takes {size} bytes");
+}
