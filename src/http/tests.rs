@@ -20,6 +20,9 @@ use crate::net::TcpListener;
 /// The longest any client read waits before the test fails.
 const HANG_GUARD: Duration = Duration::from_secs(10);
 
+/// Bytes in the `/big` body: more than loopback socket buffers hold.
+const BIG: usize = 32 << 20;
+
 /// Handlers of `/hang` started and dropped.
 static HANG_STARTED: AtomicUsize = AtomicUsize::new(0);
 /// See [`HANG_STARTED`].
@@ -54,6 +57,7 @@ impl TestService {
     async fn answer(&self, request: Request) -> Response {
         match request.path() {
             "/" => Response::text("hello"),
+            "/big" => Response::bytes(vec![b'x'; BIG]),
             "/echo" => Response::bytes(request.body().to_vec()),
             "/panic" => panic!("handler failure on purpose"),
             "/hang" => {
@@ -568,4 +572,28 @@ fn an_idle_connection_costs_little() {
     // (its buffers go back to the pool): about 1 KiB in a debug build, and
     // it must stay well under the 4 KiB budget per idle connection.
     assert!(size <= 2048, "a connection future takes {size} bytes");
+}
+
+#[test]
+fn a_client_that_stops_reading_is_cut_off() {
+    let addr = start(test_limits().response_timeout(Duration::from_millis(200)));
+    let mut stream = connect(addr);
+    stream
+        .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    // Not reading: the server's writes stall until its response timeout.
+    std::thread::sleep(Duration::from_secs(2));
+    let mut received = 0;
+    let mut buf = vec![0; 1 << 16];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => received += n,
+        }
+    }
+    assert!(received > 0, "the response started");
+    assert!(
+        received < BIG,
+        "the connection was cut before the whole body"
+    );
 }
