@@ -43,6 +43,7 @@ fn echoes_text_binary_large_and_fragmented_messages() {
     };
     client.close(Some(bye)).unwrap();
     let (rest, code) = read_until_closed(&mut client);
+    drop(client);
     assert!(rest.is_empty());
     assert_eq!(code, Some(1000), "the server echoes the client's close");
     assert_eq!(server.finish(), ["recv ended"]);
@@ -56,6 +57,7 @@ fn a_message_over_the_limit_closes_with_1009() {
     assert_eq!(client.read().unwrap(), T::text("small"));
     client.send(T::binary(vec![7; 2000])).unwrap();
     let (messages, code) = read_until_closed(&mut client);
+    drop(client);
     assert!(messages.is_empty());
     assert_eq!(code, Some(1009));
     let events = server.finish();
@@ -70,6 +72,7 @@ fn fragments_adding_up_over_the_limit_close_with_1009() {
     raw.send(&masked(0x80, &[2; 600]));
     assert_eq!(raw.close_code().0, Some(1009));
     assert!(raw.wait_eof());
+    drop(raw);
     assert_eq!(server.finish(), ["recv ended"]);
 }
 
@@ -82,23 +85,29 @@ fn bytes_sent_with_the_handshake_are_not_lost() {
     raw.send(&masked(0x88, &1000u16.to_be_bytes()));
     assert_eq!(raw.close_code().0, Some(1000));
     assert!(raw.wait_eof());
+    drop(raw);
     assert_eq!(server.finish(), ["recv ended"]);
 }
 
 #[test]
 fn the_server_answers_pings_without_the_handler() {
     // The handler never reads: only the driver can answer.
-    let server = serve(WsConfig::new(), 1, |ws: WebSocket, events: Events| async move {
-        let cancelled = crate::cancelled().await;
-        let _ = events.send(cancelled.to_string());
-        drop(ws);
-    });
+    let server = serve(
+        WsConfig::new(),
+        1,
+        |ws: WebSocket, events: Events| async move {
+            let cancelled = crate::cancelled().await;
+            let _ = events.send(cancelled.to_string());
+            drop(ws);
+        },
+    );
     let mut raw = Raw::connect(server.addr, &[]);
     raw.send(&masked(0x89, b"are you there"));
     assert_eq!(raw.frame(), Some((0x8a, b"are you there".to_vec())));
     raw.send(&masked(0x88, &[]));
     assert_eq!(raw.close_code().0, None, "an empty close is echoed empty");
     assert!(raw.wait_eof());
+    drop(raw);
     assert_eq!(server.finish(), ["cancelled: websocket closed"]);
 }
 

@@ -33,10 +33,16 @@ fn assert_went_away(events: &[String], expect_messages: bool) {
     let position = |wanted: &str| events.iter().position(|e| e == wanted);
     let ended = position("recv ended").expect("recv ended");
     if expect_messages {
-        let (a, b) = (position("got a").expect("got a"), position("got b").expect("got b"));
+        let (a, b) = (
+            position("got a").expect("got a"),
+            position("got b").expect("got b"),
+        );
         assert!(a < b && b < ended, "{events:?}");
     }
-    assert!(position("cancelled: websocket closed").is_some(), "{events:?}");
+    assert!(
+        position("cancelled: websocket closed").is_some(),
+        "{events:?}"
+    );
     assert!(position("send: Err(Closed)").is_some(), "{events:?}");
     assert_eq!(events.last().map(String::as_str), Some("closed: true"));
 }
@@ -49,6 +55,7 @@ fn a_close_frame_ends_the_socket_and_cancels_the_handler() {
     client.send(T::text("b")).unwrap();
     client.close(None).unwrap();
     let _ = read_until_closed(&mut client);
+    drop(client);
     assert_went_away(&server.finish(), true);
 }
 
@@ -59,6 +66,7 @@ fn a_fin_ends_the_socket_and_cancels_the_handler() {
     raw.send(&[text("a"), text("b")].concat());
     raw.stream.shutdown(std::net::Shutdown::Write).unwrap();
     assert!(raw.wait_eof());
+    drop(raw);
     assert_went_away(&server.finish(), true);
 }
 
@@ -70,6 +78,7 @@ fn half_a_frame_then_eof_ends_the_socket_and_cancels_the_handler() {
     raw.send(&[text("a"), text("b"), half[..5].to_vec()].concat());
     raw.stream.shutdown(std::net::Shutdown::Write).unwrap();
     assert!(raw.wait_eof());
+    drop(raw);
     assert_went_away(&server.finish(), true);
 }
 
@@ -82,35 +91,40 @@ fn a_reset_ends_the_socket_and_cancels_the_handler() {
         .set_linger(Some(Duration::ZERO))
         .unwrap();
     drop(raw); // RST
-    // Whether "a" and "b" were read before the reset arrived is the
-    // kernel's business; the rest is not.
+               // Whether "a" and "b" were read before the reset arrived is the
+               // kernel's business; the rest is not.
     assert_went_away(&server.finish(), false);
 }
 
 #[test]
 fn a_handler_in_recv_gets_buffered_messages_then_the_end() {
-    let server = serve(WsConfig::new(), 1, |ws: WebSocket, events: Events| async move {
-        loop {
-            match ws.recv_checked().await {
-                Ok(Some(message)) => {
-                    let _ = events.send(format!("got {}", message.as_text().unwrap_or("?")));
-                }
-                Ok(None) => break,
-                Err(err) => {
-                    assert!(err.cancelled().is_some());
-                    break;
+    let server = serve(
+        WsConfig::new(),
+        1,
+        |ws: WebSocket, events: Events| async move {
+            loop {
+                match ws.recv_checked().await {
+                    Ok(Some(message)) => {
+                        let _ = events.send(format!("got {}", message.as_text().unwrap_or("?")));
+                    }
+                    Ok(None) => break,
+                    Err(err) => {
+                        assert!(err.cancelled().is_some());
+                        break;
+                    }
                 }
             }
-        }
-        let _ = events.send("recv ended".into());
-        let _ = events.send(format!("send: {:?}", ws.send("late").await));
-    });
+            let _ = events.send("recv ended".into());
+            let _ = events.send(format!("send: {:?}", ws.send("late").await));
+        },
+    );
     let mut client = client(server.addr);
     for message in ["a", "b", "c"] {
         client.send(T::text(message)).unwrap();
     }
     client.close(None).unwrap();
     let _ = read_until_closed(&mut client);
+    drop(client);
     assert_eq!(
         server.finish(),
         ["got a", "got b", "got c", "recv ended", "send: Err(Closed)"]
@@ -154,6 +168,7 @@ fn a_peer_that_answers_pings_stays() {
     }
     client.send(T::text("still here")).unwrap();
     let (_, code) = read_until_closed(&mut client);
+    drop(client);
     assert_eq!(code, Some(1000));
     assert_eq!(server.finish(), ["Some(Text(\"still here\"))"]);
 }

@@ -40,7 +40,10 @@ impl Server {
     /// Waits for the server to finish its connections and returns the
     /// handlers' events, asserting nothing leaked.
     fn finish(self) -> Vec<String> {
-        let report = self.report.recv_timeout(GUARD * 2).expect("server finished");
+        let report = self
+            .report
+            .recv_timeout(GUARD * 2)
+            .expect("server finished");
         assert_eq!(report, Ok(()), "loop stats back at baseline");
         self.events.try_iter().collect()
     }
@@ -154,11 +157,15 @@ async fn upgrade(stream: TcpStream) -> Option<(TcpStream, Vec<u8>)> {
             response + "\r\n"
         }
         Err(err) => {
-            let mut response = format!("HTTP/1.1 {} Refused\r\nContent-Length: 0\r\n", err.status());
+            let mut response =
+                format!("HTTP/1.1 {} Refused\r\nContent-Length: 0\r\n", err.status());
             for (name, value) in err.headers() {
                 response += &format!("{name}: {value}\r\n");
             }
-            stream.write_all((response + "\r\n").as_bytes()).await.ok()?;
+            stream
+                .write_all((response + "\r\n").as_bytes())
+                .await
+                .ok()?;
             return None;
         }
     };
@@ -268,7 +275,8 @@ impl Raw {
         let mut seen = Vec::new();
         while let Some((first, payload)) = self.frame() {
             if first & 0x0f == 0x8 {
-                let code = (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+                let code =
+                    (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
                 return (code, seen);
             }
             seen.push(first & 0x0f);
@@ -276,10 +284,25 @@ impl Raw {
         (None, seen)
     }
 
-    /// Reads until EOF (or a reset), discarding; true if it ended.
+    /// Reads until EOF (or a reset), discarding; false if the hang guard
+    /// ran out first.
     fn wait_eof(&mut self) -> bool {
-        while self.fill() {}
-        true
+        let mut chunk = [0u8; 4096];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return false
+                }
+                Err(_) => return true,
+            }
+        }
     }
 
     /// Sends bytes.

@@ -24,7 +24,11 @@ fn each_protocol_error_closes_with_its_code() {
         ("continuation first", masked(0x80, b"hi"), 1002),
         ("control frame over 125", masked(0x89, &[0; 126]), 1002),
         ("invalid utf-8", masked(0x81, &[0xff, 0xfe]), 1007),
-        ("invalid utf-8 across fragments", [masked(0x01, &[0xe2, 0x82]), masked(0x80, &[0x28])].concat(), 1007),
+        (
+            "invalid utf-8 across fragments",
+            [masked(0x01, &[0xe2, 0x82]), masked(0x80, &[0x28])].concat(),
+            1007,
+        ),
         ("frame header over the limit", long_header, 1009),
     ];
     let server = serve(WsConfig::new(), cases.len(), drain);
