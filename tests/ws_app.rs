@@ -1,6 +1,8 @@
 //! WebSocket routes through the App: the receiver-task pattern, close codes,
 //! shutdown, many clients, and no leaks.
 
+#![cfg(all(feature = "ws", feature = "json"))]
+
 mod support;
 
 use std::net::{SocketAddr, TcpStream};
