@@ -54,10 +54,17 @@ pub(crate) enum Direction {
 /// What the reactor knows about one registered socket.
 #[derive(Default)]
 struct ScheduledIo {
-    /// The last readiness reported, not yet drained by a `WouldBlock`.
+    /// The last readiness reported, not yet drained by a `WouldBlock` or a
+    /// short read.
     readable: bool,
     /// See `readable`.
     writable: bool,
+    /// The peer closed its side, or the socket failed: sticky, never
+    /// cleared. A short read must not hide an EOF whose edge was already
+    /// reported together with the last data.
+    read_closed: bool,
+    /// The write side closed or failed: sticky, like `read_closed`.
+    write_closed: bool,
     /// The task waiting to read, if any.
     reader: Option<Waker>,
     /// The task waiting to write, if any.
@@ -118,12 +125,16 @@ impl Reactor {
                 let Some(io) = ios.get_mut(event.token().0) else {
                     continue; // the waker token, or a socket already dropped
                 };
-                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                let read_closed = event.is_read_closed() || event.is_error();
+                let write_closed = event.is_write_closed() || event.is_error();
+                if event.is_readable() || read_closed {
                     io.readable = true;
+                    io.read_closed |= read_closed;
                     to_wake.extend(io.reader.take());
                 }
-                if event.is_writable() || event.is_write_closed() || event.is_error() {
+                if event.is_writable() || write_closed {
                     io.writable = true;
+                    io.write_closed |= write_closed;
                     to_wake.extend(io.writer.take());
                 }
             }
@@ -199,8 +210,8 @@ impl Registration {
         let ios = self.core.reactor.ios.borrow();
         let io = &ios[self.key];
         match direction {
-            Direction::Read => io.readable,
-            Direction::Write => io.writable,
+            Direction::Read => io.readable || io.read_closed,
+            Direction::Write => io.writable || io.write_closed,
         }
     }
 
