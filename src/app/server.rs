@@ -15,19 +15,16 @@
 //!    `after_server_stop`.
 
 use std::cell::{Cell, RefCell};
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use slab::Slab;
 
 use super::handler::AppService;
 use super::listeners::Lifecycle;
 use super::local::{self, Local};
 use super::{App, Config, Error, Routes};
 use crate::http::{serve_connection, Limits, Shutdown};
-use crate::net::{TcpListener, TcpStream};
+use crate::net::TcpListener;
 use crate::rt::sync::Notify;
 use crate::rt::{self, Runtime, TaskRef};
 
@@ -149,98 +146,66 @@ async fn accept_loop(
                 continue;
             }
         };
-        let future = serve_one(
+        if let Err(err) = stream.set_nodelay(true) {
+            log::debug!("{peer}: cannot set TCP_NODELAY: {err}");
+        }
+        // Spawned as it is, with no `async` wrapper: a wrapper would hold
+        // the connection's future twice over and double an idle
+        // connection's memory.
+        let served = serve_connection(
             stream,
             peer,
             Rc::clone(&service),
             Rc::clone(&limits),
             shutdown.clone(),
         );
-        connections.spawn(future);
+        connections.add(rt::spawn(served).task_ref());
     }
-}
-
-/// Serves one connection.
-async fn serve_one(
-    stream: TcpStream,
-    peer: SocketAddr,
-    service: Rc<AppService>,
-    limits: Rc<Limits>,
-    shutdown: Shutdown,
-) {
-    if let Err(err) = stream.set_nodelay(true) {
-        log::debug!("{peer}: cannot set TCP_NODELAY: {err}");
-    }
-    serve_connection(stream, peer, service, limits, shutdown).await;
 }
 
 /// The connection tasks of one worker.
 #[derive(Default)]
 struct Connections {
-    /// Live connection tasks.
-    tasks: RefCell<Slab<TaskRef>>,
-    /// Woken whenever a connection ends.
-    ended: Notify,
+    /// Connection tasks; ended ones are dropped as new ones come.
+    tasks: RefCell<Vec<TaskRef>>,
 }
 
 impl Connections {
-    /// Spawns a connection task that removes itself from the set when it
-    /// ends or is dropped.
-    fn spawn(self: &Rc<Self>, future: impl std::future::Future<Output = ()> + 'static) {
-        let key = self.tasks.borrow().vacant_key();
-        let guard = Deregister {
-            connections: Rc::clone(self),
-            key,
-        };
-        let task = rt::spawn(async move {
-            let _guard = guard;
-            future.await;
-        });
-        self.tasks.borrow_mut().insert(task.task_ref());
+    /// Tracks a connection task. Ended tasks are forgotten whenever the
+    /// list doubles, so it stays within twice the open connections.
+    fn add(&self, task: TaskRef) {
+        let mut tasks = self.tasks.borrow_mut();
+        if tasks.len() >= 64 && tasks.len().is_power_of_two() {
+            tasks.retain(|task| !task.is_finished());
+        }
+        tasks.push(task);
     }
 
     /// Waits for every connection to end, cancelling those still open at
     /// `deadline`.
     async fn finish_by(&self, deadline: Instant) {
+        let open: Vec<TaskRef> = std::mem::take(&mut *self.tasks.borrow_mut())
+            .into_iter()
+            .filter(|task| !task.is_finished())
+            .collect();
         let all_ended = async {
-            while !self.tasks.borrow().is_empty() {
-                self.ended.notified().await;
-            }
-        };
-        if rt::timeout(
-            deadline.saturating_duration_since(Instant::now()),
-            all_ended,
-        )
-        .await
-        .is_err()
-        {
-            let open: Vec<TaskRef> = self.tasks.borrow().iter().map(|(_, t)| t.clone()).collect();
-            log::warn!(
-                "cancelling {} connections still open after the graceful timeout",
-                open.len()
-            );
-            for task in &open {
-                task.cancel_with_grace("server shutdown", Duration::ZERO);
-            }
             for task in &open {
                 task.finished().await;
             }
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if rt::timeout(left, all_ended).await.is_err() {
+            let still_open: Vec<&TaskRef> = open.iter().filter(|t| !t.is_finished()).collect();
+            log::warn!(
+                "cancelling {} connections still open after the graceful timeout",
+                still_open.len()
+            );
+            for task in &still_open {
+                task.cancel_with_grace("server shutdown", Duration::ZERO);
+            }
+            for task in &still_open {
+                task.finished().await;
+            }
         }
-    }
-}
-
-/// Removes a connection from its set when its task ends or is dropped.
-struct Deregister {
-    /// The set.
-    connections: Rc<Connections>,
-    /// The connection's slot.
-    key: usize,
-}
-
-impl Drop for Deregister {
-    fn drop(&mut self) {
-        let removed = self.connections.tasks.borrow_mut().try_remove(self.key);
-        drop(removed);
-        self.connections.ended.notify_waiters();
     }
 }

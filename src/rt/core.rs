@@ -220,11 +220,7 @@ impl Core {
             match item {
                 Remote::Wake(id) => self.schedule(id),
                 Remote::Spawn(future) => {
-                    let boxed: BoxFuture = Box::pin(async move {
-                        future.await;
-                        Box::new(()) as Box<dyn Any>
-                    });
-                    self.spawn(boxed, None, 0);
+                    self.spawn(Box::pin(future), None, 0);
                 }
             }
         }
@@ -282,7 +278,7 @@ impl Core {
         let waker_ref = waker_ref(&waker);
         let mut cx = Context::from_waker(&waker_ref);
         self.current.set(Some(id));
-        let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+        let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll_erased(&mut cx)));
         self.current.set(None);
         match polled {
             Ok(Poll::Pending) => self.after_pending(id, future, waker, cancel_before),

@@ -1,7 +1,6 @@
 //! Putting futures on the loop: `spawn`, `try_spawn`, `spawn_named`, and
 //! `yield_now`.
 
-use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -103,7 +102,7 @@ pub(crate) fn erase<F>(future: F) -> BoxFuture
 where
     F: Future + 'static,
 {
-    Box::pin(async move { Box::new(future.await) as Box<dyn Any> })
+    Box::pin(future)
 }
 
 /// Lets other ready tasks run before this one continues.

@@ -25,7 +25,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Waker;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use super::time::TimerKey;
@@ -157,11 +157,32 @@ impl fmt::Display for TaskState {
     }
 }
 
-/// A spawned future with its output type erased, so tasks of every output
-/// type fit in one slab. The output comes back boxed as `dyn Any` and the
-/// typed [`JoinHandle`](super::JoinHandle) downcasts it. A `()` output boxes
-/// to a zero-sized allocation, which is no allocation at all.
-pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = Box<dyn Any>>>>;
+/// A future whose output type is erased, so tasks of every output type fit
+/// in one slab: its output comes back boxed as `dyn Any` and the typed
+/// [`JoinHandle`](super::JoinHandle) downcasts it. A `()` output boxes to a
+/// zero-sized allocation, which is no allocation at all.
+///
+/// It is implemented for every future directly, rather than by wrapping the
+/// future in an `async` block: a wrapper would store the future twice over
+/// in its state (once captured, once being awaited), and a task's box would
+/// be about twice the future's size.
+pub(crate) trait ErasedFuture {
+    /// Polls the future and boxes its output.
+    fn poll_erased(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Box<dyn Any>>;
+}
+
+impl<F> ErasedFuture for F
+where
+    F: Future,
+    F::Output: 'static,
+{
+    fn poll_erased(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Box<dyn Any>> {
+        self.poll(cx).map(|output| Box::new(output) as Box<dyn Any>)
+    }
+}
+
+/// A spawned future, boxed once.
+pub(crate) type BoxFuture = Pin<Box<dyn ErasedFuture>>;
 
 /// The stage a slot is in; see the module doc for the transitions.
 pub(crate) enum Stage {
