@@ -437,7 +437,7 @@ panels = [
     ("ws", "rps", "WebSocket echo, 64 connections: round-trips/s (higher is better)"),
     ("idle", "bytes_per_conn", f"Resident bytes per idle keep-alive connection, {idle_n} open (lower is better)"),
 ]
-W, LEFT, BAR, ROW, TOP = 900, 170, 420, 22, 44
+W, LEFT, BAR, ROW, TOP = 1000, 170, 440, 22, 44
 out = []
 y = TOP
 for test, metric, title in panels:
@@ -454,7 +454,7 @@ for test, metric, title in panels:
         out.append(f'<text x="{LEFT - 8}" y="{y + 15}" class="n">{escape(name)}</text>')
         out.append(f'<rect x="{LEFT}" y="{y + 3}" width="{w:.1f}" height="{ROW - 6}" class="{cls}"/>')
         if metric == "rps":
-            label = f"{si(v)}/s"
+            label = f"{si(v)} " + ("round-trips/s" if test == "ws" else "req/s")
             if "cpu_us" in r:
                 label += f"  ·  {r['cpu_us']:.2f} µs CPU"
                 if "user_us" in r:
