@@ -231,9 +231,12 @@ impl App {
         lock(&self.inner.deferred)
     }
 
-    /// Adds a worker's loop to the broadcast list.
+    /// Adds a worker's loop to the broadcast list (forgetting loops that
+    /// have shut down, so the list cannot grow without bound).
     fn register_loop(&self, handle: RuntimeHandle) {
-        lock(&self.inner.loops).push(handle);
+        let mut loops = lock(&self.inner.loops);
+        loops.retain(RuntimeHandle::is_open);
+        loops.push(handle);
     }
 
     /// Removes a worker's loop from the broadcast list.

@@ -75,7 +75,7 @@ pub(crate) async fn serve_connection<S: Service>(
     limits: Rc<Limits>,
     shutdown: Shutdown,
 ) {
-    let head_deadline = Some(Instant::now() + limits.request_timeout);
+    let head_deadline = Some(crate::rt::coarse_now() + limits.request_timeout);
     let mut conn = Conn {
         io: stream,
         peer,
@@ -105,7 +105,7 @@ pub(crate) async fn serve_connection<S: Service>(
 
 /// About thirty years from now.
 fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+    crate::rt::coarse_now() + Duration::from_secs(86_400 * 365 * 30)
 }
 
 /// One connection's state.
@@ -182,11 +182,11 @@ impl Conn {
             return Err(End::Quiet);
         }
         let deadline = match (idle && self.served > 0, self.head_deadline) {
-            (true, _) => Instant::now() + self.limits.keep_alive_timeout,
+            (true, _) => crate::rt::coarse_now() + self.limits.keep_alive_timeout,
             (false, Some(deadline)) => deadline,
             (false, None) => *self
                 .head_deadline
-                .insert(Instant::now() + self.limits.request_timeout),
+                .insert(crate::rt::coarse_now() + self.limits.request_timeout),
         };
         let shutdown = self.shutdown.clone();
         let mut stop = std::pin::pin!(shutdown.triggered());
@@ -247,7 +247,7 @@ impl Conn {
 
     /// Waits for more bytes of a body.
     async fn read_more_body(&mut self) -> Result<(), End> {
-        let deadline = Instant::now() + self.limits.body_timeout;
+        let deadline = crate::rt::coarse_now() + self.limits.body_timeout;
         let outcome = poll_fn(|cx| {
             if let Poll::Ready(read) = self.poll_read_some(cx) {
                 return Poll::Ready(Some(read));
@@ -427,8 +427,8 @@ impl Conn {
                 if let Poll::Ready(result) = self.io.poll_write(cx, &self.wbuf[written..]) {
                     return Poll::Ready(Some(result));
                 }
-                let deadline =
-                    *deadline.get_or_insert_with(|| Instant::now() + self.limits.response_timeout);
+                let deadline = *deadline
+                    .get_or_insert_with(|| crate::rt::coarse_now() + self.limits.response_timeout);
                 if poll_expired(&mut self.timer, cx, deadline) {
                     return Poll::Ready(None);
                 }
@@ -487,7 +487,7 @@ impl Conn {
             return;
         }
         self.rbuf.consume(usize::MAX);
-        let deadline = Instant::now() + LINGER;
+        let deadline = crate::rt::coarse_now() + LINGER;
         let mut drained = 0;
         while drained < LINGER_BYTES {
             let outcome = poll_fn(|cx| {

@@ -1,36 +1,42 @@
 //! The `Date` header value, cached per thread and formatted again at most
-//! once a second (formatting a date costs far more than reading the clock).
+//! once a second. The cache is checked against the loop's turn clock, so a
+//! response costs neither a format nor a clock read; the wall clock is read
+//! only when the second changes.
 
 use std::cell::RefCell;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Bytes in an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
 const DATE_LEN: usize = 29;
 
-/// The cached value and the second it was made for.
+/// The cached value and how long it stays right.
 struct Cached {
-    /// Seconds since the epoch that `text` shows.
-    secs: u64,
-    /// The formatted date.
+    /// The formatted date; valid before `until`.
     text: [u8; DATE_LEN],
+    /// The (monotonic) instant the shown second ends; `None` before the
+    /// first format.
+    until: Option<Instant>,
 }
 
 thread_local! {
     /// This thread's cache (each loop runs on its own thread).
-    static CACHE: RefCell<Cached> = const { RefCell::new(Cached { secs: u64::MAX, text: [b' '; DATE_LEN] }) };
+    static CACHE: RefCell<Cached> = const { RefCell::new(Cached { text: [b' '; DATE_LEN], until: None }) };
 }
 
 /// Appends the current date, as a `Date` header value, to `out`.
 pub(crate) fn append_date(out: &mut Vec<u8>) {
-    let now = SystemTime::now();
-    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = crate::rt::coarse_now();
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
-        if cache.secs != secs {
-            let text = httpdate::fmt_http_date(now);
+        if cache.until.map_or(true, |until| now >= until) {
+            let wall = SystemTime::now();
+            let since_epoch = wall.duration_since(UNIX_EPOCH).unwrap_or_default();
+            let left_in_second =
+                Duration::from_secs(1) - Duration::from_nanos(since_epoch.subsec_nanos().into());
+            let text = httpdate::fmt_http_date(wall);
             if text.len() == DATE_LEN {
                 cache.text.copy_from_slice(text.as_bytes());
-                cache.secs = secs;
+                cache.until = Some(now + left_in_second);
             }
         }
         out.extend_from_slice(&cache.text);

@@ -446,9 +446,15 @@ impl Request {
 
 /// `(path_start, path_end, query_start)` of a request target.
 fn split_target(target: &str) -> (usize, usize, Option<usize>) {
-    let path_start = match target.find("://") {
+    // Origin-form (`/path`), the common case, needs no search.
+    let absolute = if target.starts_with('/') {
+        None
+    } else {
+        target.find("://")
+    };
+    let path_start = match absolute {
         // absolute-form: the path starts at the first '/' after the authority
-        Some(scheme_end) if !target.starts_with('/') => {
+        Some(scheme_end) => {
             let authority = scheme_end + 3;
             target[authority..]
                 .find(['/', '?'])

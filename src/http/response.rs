@@ -1,5 +1,6 @@
 //! `Response` and `IntoResponse`: what a handler returns.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -17,8 +18,8 @@ pub(crate) type OnUpgrade =
 
 /// A response body.
 pub(crate) enum Body {
-    /// All of it, now.
-    Full(Vec<u8>),
+    /// All of it, now (borrowed for a `&'static` body: no copy).
+    Full(Cow<'static, [u8]>),
     /// Chunks over time.
     Stream(BodyStream),
 }
@@ -62,19 +63,19 @@ impl Response {
         Response {
             status,
             headers: Headers::new(),
-            body: Body::Full(Vec::new()),
+            body: Body::Full(Cow::Borrowed(b"")),
             upgrade: None,
         }
     }
 
     /// A body with a content type.
-    fn with_body(content_type: &str, body: Vec<u8>) -> Response {
+    fn with_body(content_type: &str, body: impl Into<Cow<'static, [u8]>>) -> Response {
         let mut headers = Headers::with_capacity(1, 12 + content_type.len());
         headers.append("content-type", content_type);
         Response {
             status: StatusCode::OK,
             headers,
-            body: Body::Full(body),
+            body: Body::Full(body.into()),
             upgrade: None,
         }
     }
@@ -268,7 +269,7 @@ impl Response {
     /// ```
     pub fn body_bytes(&self) -> Option<&[u8]> {
         match &self.body {
-            Body::Full(bytes) => Some(bytes),
+            Body::Full(bytes) => Some(bytes.as_ref()),
             Body::Stream(_) => None,
         }
     }
@@ -334,7 +335,7 @@ impl IntoResponse for Response {
 
 impl IntoResponse for &'static str {
     fn into_response(self) -> Response {
-        Response::text(self)
+        Response::with_body("text/plain; charset=utf-8", self.as_bytes())
     }
 }
 

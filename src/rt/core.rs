@@ -72,6 +72,8 @@ pub(crate) struct Core {
     shared: Arc<Shared>,
     /// Default grace period of a cancelled task that observed its cancel.
     grace: Cell<Duration>,
+    /// When the last turn's poll returned (see [`Core::now`]).
+    now: Cell<Instant>,
 }
 
 impl Core {
@@ -90,6 +92,7 @@ impl Core {
             timers: RefCell::new(Timers::new()),
             shared: Arc::new(Shared::new(waker)),
             grace: Cell::new(DEFAULT_GRACE),
+            now: Cell::new(Instant::now()),
         })
     }
 
@@ -188,7 +191,16 @@ impl Core {
         self.drain_remote();
         let timeout = self.poll_timeout();
         self.reactor.poll(timeout);
-        self.fire_timers();
+        let now = Instant::now();
+        self.now.set(now);
+        self.fire_timers(now);
+    }
+
+    /// The time the last `epoll_wait` returned: a clock read shared by
+    /// everything that runs in one turn (deadlines of timeouts, the `Date`
+    /// header), at most one turn old.
+    pub(crate) fn now(&self) -> Instant {
+        self.now.get()
     }
 
     /// Step 1: polls up to [`BUDGET`] ready tasks.
@@ -230,8 +242,7 @@ impl Core {
     }
 
     /// Step 5: fires every timer whose deadline has passed.
-    fn fire_timers(&self) {
-        let now = Instant::now();
+    fn fire_timers(&self, now: Instant) {
         loop {
             let due = self.timers.borrow_mut().pop_due(now);
             match due {

@@ -95,3 +95,4 @@ pub use time::{sleep, sleep_until, timeout, Elapsed, Sleep};
 pub(crate) use cancel::take_cancel;
 pub(crate) use core::panic_message;
 pub(crate) use reactor::{Direction, Registration};
+pub(crate) use time::coarse_now;
