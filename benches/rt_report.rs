@@ -239,6 +239,12 @@ fn main() {
         }
         return;
     }
+    if !args.iter().any(|a| a == "--bench") {
+        // `cargo test --all-targets` runs bench targets without `--bench`:
+        // the report takes minutes and means nothing in a debug build.
+        eprintln!("rt_report: skipped (run it with `cargo bench --bench rt_report`)");
+        return;
+    }
     let repeats: usize = std::env::var("RT_REPORT_REPEATS")
         .ok()
         .and_then(|s| s.parse().ok())

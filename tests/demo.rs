@@ -1,5 +1,7 @@
 //! The demo app end to end: task routes, notify -> feed and events, purge.
 
+#![cfg(all(feature = "ws", feature = "json"))]
+
 #[path = "../examples/demo/app.rs"]
 #[allow(dead_code)]
 mod demo_app;

@@ -6,6 +6,8 @@
 //! client. Without a Chromium binary the test says so loudly on stderr and
 //! does nothing else; `.ci/run` installs Debian's `chromium` first.
 
+#![cfg(all(feature = "ws", feature = "json"))]
+
 #[path = "../examples/demo/app.rs"]
 #[allow(dead_code)]
 mod demo_app;

@@ -1,6 +1,8 @@
 //! HTTP through the App: routing, errors, many connections, graceful stop,
 //! panics and disconnects, over real sockets.
 
+#![cfg(feature = "json")]
+
 mod support;
 
 use std::io::{Read, Write};

@@ -1,6 +1,8 @@
 //! WebSocket routes through the App: the receiver-task pattern, close codes,
 //! shutdown, many clients, and no leaks.
 
+#![cfg(all(feature = "ws", feature = "json"))]
+
 mod support;
 
 use std::net::{SocketAddr, TcpStream};
@@ -48,15 +50,11 @@ fn app() -> App {
                 log::info!("received {message:?}");
             }
         })?;
-        loop {
-            match app.event("my.custom.event").await {
-                Ok(event) => {
-                    let text = event.message().unwrap_or("A message").to_owned();
-                    if ws.send(text).await.is_err() {
-                        break;
-                    }
-                }
-                Err(_) => break, // cancelled: the client went away
+        // Ends with `Cancelled` once the client goes away.
+        while let Ok(event) = app.event("my.custom.event").await {
+            let text = event.message().unwrap_or("A message").to_owned();
+            if ws.send(text).await.is_err() {
+                break;
             }
         }
         app.cancel_task(&name).await?;

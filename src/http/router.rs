@@ -379,7 +379,7 @@ fn parse_pattern(pattern: &str) -> Result<Vec<Segment>, RouteError> {
         if matches!(segments.last(), Some(Segment::Param(_, Kind::Path))) {
             return Err(bad("<name:path> must be the last segment"));
         }
-        segments.push(parse_segment(piece).map_err(|why| bad(why))?);
+        segments.push(parse_segment(piece).map_err(&bad)?);
     }
     Ok(segments)
 }

@@ -220,7 +220,14 @@ mod tests {
 
     #[test]
     fn table_of_handshakes() {
-        let cases: &[(&str, &str, Option<&'static str>, Result<&str, u16>)] = &[
+        /// (case, header to replace, its new value or None to remove it, expected).
+        type Case = (
+            &'static str,
+            &'static str,
+            Option<&'static str>,
+            Result<&'static str, u16>,
+        );
+        let cases: &[Case] = &[
             ("valid", "Host", Some("example.com"), Ok(ACCEPT)),
             ("post", "x", None, Err(400)),
             ("upgrade case", "Upgrade", Some("WebSocket"), Ok(ACCEPT)),

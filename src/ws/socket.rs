@@ -260,6 +260,12 @@ impl WebSocket {
         self.shared.state.borrow().phase != Phase::Open
     }
 
+    /// Outbound bytes not yet written to the socket.
+    #[cfg(test)]
+    pub(super) fn pending_out(&self) -> usize {
+        self.shared.state.borrow().pending_out()
+    }
+
     /// One poll of `recv_checked`.
     fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Result<Option<Message>, WsError>> {
         let cancel = take_cancel();

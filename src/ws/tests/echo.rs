@@ -1,7 +1,9 @@
 //! Echo: messages of every kind and size go through unchanged.
 
+use std::time::Duration;
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::{CloseFrame, Frame};
+
 use tungstenite::Message as T;
 
 use super::*;
@@ -43,6 +45,7 @@ fn echoes_text_binary_large_and_fragmented_messages() {
     };
     client.close(Some(bye)).unwrap();
     let (rest, code) = read_until_closed(&mut client);
+    drop(client);
     assert!(rest.is_empty());
     assert_eq!(code, Some(1000), "the server echoes the client's close");
     assert_eq!(server.finish(), ["recv ended"]);
@@ -56,6 +59,7 @@ fn a_message_over_the_limit_closes_with_1009() {
     assert_eq!(client.read().unwrap(), T::text("small"));
     client.send(T::binary(vec![7; 2000])).unwrap();
     let (messages, code) = read_until_closed(&mut client);
+    drop(client);
     assert!(messages.is_empty());
     assert_eq!(code, Some(1009));
     let events = server.finish();
@@ -70,6 +74,7 @@ fn fragments_adding_up_over_the_limit_close_with_1009() {
     raw.send(&masked(0x80, &[2; 600]));
     assert_eq!(raw.close_code().0, Some(1009));
     assert!(raw.wait_eof());
+    drop(raw);
     assert_eq!(server.finish(), ["recv ended"]);
 }
 
@@ -82,6 +87,7 @@ fn bytes_sent_with_the_handshake_are_not_lost() {
     raw.send(&masked(0x88, &1000u16.to_be_bytes()));
     assert_eq!(raw.close_code().0, Some(1000));
     assert!(raw.wait_eof());
+    drop(raw);
     assert_eq!(server.finish(), ["recv ended"]);
 }
 
@@ -103,6 +109,7 @@ fn the_server_answers_pings_without_the_handler() {
     raw.send(&masked(0x88, &[]));
     assert_eq!(raw.close_code().0, None, "an empty close is echoed empty");
     assert!(raw.wait_eof());
+    drop(raw);
     assert_eq!(server.finish(), ["cancelled: websocket closed"]);
 }
 
@@ -120,4 +127,65 @@ fn a_thousand_connect_close_cycles_leave_nothing_behind() {
     let events = server.finish();
     assert_eq!(events.len(), CYCLES);
     assert!(events.iter().all(|e| e == "recv ended"));
+}
+
+#[test]
+fn a_full_incoming_queue_pauses_reading_and_loses_nothing() {
+    const COUNT: usize = 200;
+    let config = WsConfig::new().incoming_queue(1);
+    let server = serve(config, 1, |ws: WebSocket, events: Events| async move {
+        // Let the client's messages pile up while reading is paused.
+        crate::sleep(Duration::from_millis(50)).await;
+        let mut received = Vec::new();
+        while let Some(message) = ws.recv().await {
+            received.push(message.as_text().unwrap_or("?").to_owned());
+            if received.len() == COUNT {
+                break;
+            }
+        }
+        let expected: Vec<String> = (0..COUNT).map(|i| i.to_string()).collect();
+        let _ = events.send(format!("in order: {}", received == expected));
+        ws.close(1000, "").await;
+    });
+    let mut client = client(server.addr);
+    for i in 0..COUNT {
+        client.send(T::text(i.to_string())).unwrap();
+    }
+    let (_, code) = read_until_closed(&mut client);
+    drop(client);
+    assert_eq!(code, Some(1000));
+    assert_eq!(server.finish(), ["in order: true"]);
+}
+
+#[test]
+fn send_waits_for_a_slow_reader_and_loses_nothing() {
+    // 16 MiB: more than the kernel buffers between the two ends hold.
+    const COUNT: usize = 4096;
+    const BOUND: usize = 8192;
+    let message = |i: usize| format!("{i:08}").repeat(512); // 4 KiB
+    let config = WsConfig::new().outbound_buffer(BOUND);
+    let server = serve(config, 1, move |ws: WebSocket, events: Events| async move {
+        let mut most_pending = 0;
+        for i in 0..COUNT {
+            if ws.send(message(i)).await.is_err() {
+                let _ = events.send(format!("send {i} failed"));
+                return;
+            }
+            most_pending = most_pending.max(ws.pending_out());
+        }
+        // At most the bound plus the one frame queued on top of it.
+        let _ = events.send(format!("bounded: {}", most_pending <= BOUND + 4096 + 14));
+        ws.close(1000, "").await;
+    });
+    let mut client = client(server.addr);
+    std::thread::sleep(Duration::from_millis(50)); // let the server fill its buffers
+    let (messages, code) = read_until_closed(&mut client);
+    drop(client);
+    assert_eq!(messages.len(), COUNT);
+    assert!(messages
+        .into_iter()
+        .enumerate()
+        .all(|(i, m)| m == T::text(message(i))));
+    assert_eq!(code, Some(1000));
+    assert_eq!(server.finish(), ["bounded: true"]);
 }

@@ -55,6 +55,7 @@ fn a_close_frame_ends_the_socket_and_cancels_the_handler() {
     client.send(T::text("b")).unwrap();
     client.close(None).unwrap();
     let _ = read_until_closed(&mut client);
+    drop(client);
     assert_went_away(&server.finish(), true);
 }
 
@@ -65,6 +66,7 @@ fn a_fin_ends_the_socket_and_cancels_the_handler() {
     raw.send(&[text("a"), text("b")].concat());
     raw.stream.shutdown(std::net::Shutdown::Write).unwrap();
     assert!(raw.wait_eof());
+    drop(raw);
     assert_went_away(&server.finish(), true);
 }
 
@@ -76,6 +78,7 @@ fn half_a_frame_then_eof_ends_the_socket_and_cancels_the_handler() {
     raw.send(&[text("a"), text("b"), half[..5].to_vec()].concat());
     raw.stream.shutdown(std::net::Shutdown::Write).unwrap();
     assert!(raw.wait_eof());
+    drop(raw);
     assert_went_away(&server.finish(), true);
 }
 
@@ -121,6 +124,7 @@ fn a_handler_in_recv_gets_buffered_messages_then_the_end() {
     }
     client.close(None).unwrap();
     let _ = read_until_closed(&mut client);
+    drop(client);
     assert_eq!(
         server.finish(),
         ["got a", "got b", "got c", "recv ended", "send: Err(Closed)"]
@@ -164,6 +168,7 @@ fn a_peer_that_answers_pings_stays() {
     }
     client.send(T::text("still here")).unwrap();
     let (_, code) = read_until_closed(&mut client);
+    drop(client);
     assert_eq!(code, Some(1000));
     assert_eq!(server.finish(), ["Some(Text(\"still here\"))"]);
 }

@@ -284,10 +284,25 @@ impl Raw {
         (None, seen)
     }
 
-    /// Reads until EOF (or a reset), discarding; true if it ended.
+    /// Reads until EOF (or a reset), discarding; false if the hang guard
+    /// ran out first.
     fn wait_eof(&mut self) -> bool {
-        while self.fill() {}
-        true
+        let mut chunk = [0u8; 4096];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return false
+                }
+                Err(_) => return true,
+            }
+        }
     }
 
     /// Sends bytes.
