@@ -22,7 +22,10 @@ fn read_response(s: &mut TcpStream) -> io::Result<()> {
     loop {
         let n = s.read(&mut chunk)?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "server closed"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "server closed",
+            ));
         }
         buf.extend_from_slice(&chunk[..n]);
         let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
@@ -54,7 +57,10 @@ fn open(addr: &str) -> io::Result<TcpStream> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let addr = args.get(1).cloned().unwrap_or_else(|| "127.0.0.1:8080".into());
+    let addr = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000);
     let mut conns = Vec::with_capacity(n);
     for i in 0..n {
