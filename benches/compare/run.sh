@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Compares sanio's HTTP and websocket servers with hyper and tokio-tungstenite.
+# Compares sanio's HTTP and websocket servers with hyper, actix-web,
+# may_minihttp, axum, tokio-tungstenite and Sanic (installed from PyPI into
+# benches/compare/.venv).
 #
 # For every server (interleaved, REPEATS times, each repeat a fresh server):
 #   - plaintext keep-alive: wrk -t1 -c64 -d${DURATION}s --latency
@@ -7,6 +9,9 @@
 #   - syscalls per request: a short wrk run under `strace -c -f` on the server
 #   - peak RSS (VmHWM)
 #   - websocket: ws_load, 64 connections ping-ponging 32-byte text messages
+#   - idle keep-alive connections (its own fresh server): VmRSS after one
+#     warm-up request, then with IDLE_CONNS connections open that have each
+#     had one request answered and sit idle; (after - before) / IDLE_CONNS
 # Server CPU time is the delta of the first field of /proc/PID/task/*/schedstat
 # (ns on CPU) over the load run, divided by requests (or messages); the
 # user-space part comes from /proc/PID/stat utime. The server runs on CPU
@@ -15,7 +20,10 @@
 # Usage (as root, from anywhere):  benches/compare/run.sh
 # Environment: REPEATS (3), DURATION (5), STRACE_DURATION (2), CONNS (64),
 #   WS_CONNS (64), DEPTH (16), SERVER_CPU (0), LOAD_CPU (1), BASE_PORT (18080),
-#   SKIP_BUILD=1 to use what is built, OUT (results folder).
+#   IDLE_CONNS (10000; lowered to fit `ulimit -Hn`), SKIP_BUILD=1 to use what
+#   is built, OUT (raw results folder), ONLY (a regex of server names to run).
+# Writes the tables to benches/compare/results.md and a bar chart to
+# benches/compare/results.svg (RESULTS_MD / RESULTS_SVG to change).
 set -euo pipefail
 
 REPEATS=${REPEATS:-3}
@@ -27,6 +35,8 @@ DEPTH=${DEPTH:-16}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 BASE_PORT=${BASE_PORT:-18080}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+ONLY=${ONLY:-.}
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -34,9 +44,13 @@ OUT=${OUT:-$(mktemp -d /tmp/sanio-compare.XXXXXX)}
 mkdir -p "$OUT"
 RESULTS="$OUT/results.tsv" # server  test  metric  value
 : >"$RESULTS"
+RESULTS_MD=${RESULTS_MD:-$HERE/results.md}
+RESULTS_SVG=${RESULTS_SVG:-$HERE/results.svg}
+VENV="$HERE/.venv"
 
 SERVER_PID=""
 STRACE_PID=""
+CLIENT_PID=""
 
 die() {
     echo "run.sh: $*" >&2
@@ -45,6 +59,7 @@ die() {
 
 cleanup() {
     [[ -n "$STRACE_PID" ]] && kill "$STRACE_PID" 2>/dev/null || true
+    [[ -n "$CLIENT_PID" ]] && kill "$CLIENT_PID" 2>/dev/null || true
     [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null || true
     [[ -n "$SERVER_PID" ]] && wait "$SERVER_PID" 2>/dev/null || true
 }
@@ -62,6 +77,23 @@ need_pkg() { # command package
 need_pkg wrk wrk
 need_pkg strace strace
 [[ $(id -u) == 0 ]] || die "run as root (chrt -f needs it)"
+
+# Every idle connection is one descriptor in the server and one in the client.
+HARD_NOFILE=$(ulimit -Hn)
+if [[ "$HARD_NOFILE" != unlimited ]] && ((IDLE_CONNS + 200 > HARD_NOFILE)); then
+    IDLE_CONNS=$((HARD_NOFILE - 200))
+    echo "NOTE: ulimit -Hn is $HARD_NOFILE; idle test lowered to $IDLE_CONNS connections"
+fi
+ulimit -n $((IDLE_CONNS + 200))
+
+if [[ "${SKIP_BUILD:-0}" != 1 || ! -x "$VENV/bin/python" ]]; then
+    if ! "$VENV/bin/python" -c 'import sanic' 2>/dev/null; then
+        echo "installing sanic into $VENV"
+        python3 -m venv "$VENV" || die "python3 -m venv failed (python3-venv missing?)"
+        "$VENV/bin/pip" install -q sanic || die "pip install sanic failed"
+    fi
+fi
+SANIC_VERSION=$("$VENV/bin/python" -c 'import sanic; print(sanic.__version__)' 2>/dev/null || echo "?")
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     echo "building benches/compare and sanio's examples (release)"
@@ -82,24 +114,33 @@ request = function() return req end
 EOF
 
 # ----- servers ----------------------------------------------------------------
-# name | binary | kind (http/ws) | env (space-separated K=V; PORT is filled in) | ws path
+# name | command (program, then arguments; the port is appended) |
+# kind (http: wrk runs and the idle test; http-load: wrk runs only; ws) |
+# env (space-separated K=V; @PORT@ is filled in) | ws path
 
 SERVERS=(
     "sanio|$EX/hello|http|SANIO_PORT=@PORT@ SANIO_HOST=127.0.0.1 SANIO_WORKERS=1|"
     "hyper|$CMP/hyper_hello|http|PORT=@PORT@|"
-    "hyper-pipeline-flush|$CMP/hyper_hello|http|PORT=@PORT@ PIPELINE_FLUSH=1|"
+    "hyper-pipeline-flush|$CMP/hyper_hello|http-load|PORT=@PORT@ PIPELINE_FLUSH=1|"
+    "actix-web|$CMP/actix_hello|http|PORT=@PORT@|"
+    "may-minihttp|$CMP/may_hello|http|PORT=@PORT@|"
+    "axum|$CMP/axum_hello|http|PORT=@PORT@|"
+    "sanic|$VENV/bin/python $HERE/sanic_app.py|http|PORT=@PORT@|"
     "sanio-ws|$EX/demo|ws|SANIO_PORT=@PORT@ SANIO_HOST=127.0.0.1 SANIO_WORKERS=1|/echo"
     "tokio-tungstenite|$CMP/tt_echo|ws|PORT=@PORT@|/"
+    "sanic-ws|$VENV/bin/python $HERE/sanic_app.py|ws|PORT=@PORT@|/echo"
 )
 [[ -x "$CMP/ws_load" ]] || die "$CMP/ws_load is missing (build failed?)"
+[[ -x "$CMP/idle_conns" ]] || die "$CMP/idle_conns is missing (build failed?)"
 
 ACTIVE=()
 for s in "${SERVERS[@]}"; do
-    IFS='|' read -r name bin _ _ _ <<<"$s"
-    if [[ -x "$bin" ]]; then
+    IFS='|' read -r name cmd _ _ _ <<<"$s"
+    [[ "$name" =~ $ONLY ]] || continue
+    if [[ -x "${cmd%% *}" ]]; then
         ACTIVE+=("$s")
     else
-        echo "SKIP $name: $bin does not exist (not built yet)"
+        echo "SKIP $name: ${cmd%% *} does not exist (not built yet)"
     fi
 done
 
@@ -121,11 +162,11 @@ CLK_TCK=$(getconf CLK_TCK)
 alive() { kill -0 "$SERVER_PID" 2>/dev/null || die "server $1 died; its log:"$'\n'"$(tail -20 "$OUT/$1.log")"; }
 
 start_server() { # spec port
-    local name bin kind envs path
-    IFS='|' read -r name bin kind envs path <<<"$1"
+    local name cmd kind envs path
+    IFS='|' read -r name cmd kind envs path <<<"$1"
     if (exec 3<>/dev/tcp/127.0.0.1/"$2") 2>/dev/null; then die "port $2 is already in use"; fi
-    # shellcheck disable=SC2086 # envs is a list of K=V words
-    taskset -c "$SERVER_CPU" chrt -f 50 env ${envs//@PORT@/$2} "$bin" "$2" >"$OUT/$name.log" 2>&1 &
+    # shellcheck disable=SC2086 # envs is a list of K=V words, cmd a list of words
+    taskset -c "$SERVER_CPU" chrt -f 50 env ${envs//@PORT@/$2} $cmd "$2" >>"$OUT/$name.log" 2>&1 &
     SERVER_PID=$!
     local i
     for i in $(seq 1 100); do
@@ -225,6 +266,40 @@ ws_run() {
 }
 
 hwm_kib() { awk '/^VmHWM/ { print $2 }' /proc/"$1"/status; }
+rss_kib() { awk '/^VmRSS/ { print $2 }' /proc/"$1"/status; }
+
+# Idle keep-alive connections, on a fresh server: VmRSS after one warm-up
+# request, then with IDLE_CONNS connections idle (each answered once).
+idle_run() {
+    local name=$1 port=$2 log="$OUT/$1.idle" fifo="$OUT/idle.fifo" before after i
+    taskset -c "$LOAD_CPU" "$CMP/idle_conns" "127.0.0.1:$port" 1 </dev/null >/dev/null 2>&1 ||
+        die "$name: warm-up request failed"
+    sleep 0.5
+    before=$(rss_kib "$SERVER_PID")
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    taskset -c "$LOAD_CPU" chrt -f 50 "$CMP/idle_conns" "127.0.0.1:$port" "$IDLE_CONNS" <"$fifo" >"$log" 2>&1 &
+    CLIENT_PID=$!
+    exec 7>"$fifo" # the client's stdin; closing it lets the client go
+    for i in $(seq 1 1200); do
+        grep -q '^ready' "$log" && break
+        kill -0 "$CLIENT_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -q '^ready' "$log" || { exec 7>&-; die "$name: idle connections failed: $(tail -3 "$log")"; }
+    sleep 1
+    alive "$name"
+    after=$(rss_kib "$SERVER_PID")
+    exec 7>&-
+    wait "$CLIENT_PID" 2>/dev/null || true
+    CLIENT_PID=""
+    rm -f "$fifo"
+    record "$name" idle rss0_kib "$before"
+    record "$name" idle rss_kib "$after"
+    record "$name" idle bytes_per_conn "$(awk -v a="$after" -v b="$before" -v n="$IDLE_CONNS" 'BEGIN { print (a - b) * 1024 / n }')"
+    echo "  $name idle: VmRSS $before KiB -> $after KiB with $IDLE_CONNS connections," \
+        "$(awk -v a="$after" -v b="$before" -v n="$IDLE_CONNS" 'BEGIN { printf "%.0f", (a - b) * 1024 / n }') B/conn"
+}
 
 # ----- the runs -----------------------------------------------------------------
 
@@ -236,8 +311,13 @@ for r in $(seq 1 "$REPEATS"); do
         IFS='|' read -r name _ kind _ path <<<"$s"
         port=$((BASE_PORT + i))
         i=$((i + 1))
-        start_server "$s" "$port"
         if [[ "$kind" == http ]]; then
+            start_server "$s" $((port + 50))
+            idle_run "$name" $((port + 50))
+            stop_server
+        fi
+        start_server "$s" "$port"
+        if [[ "$kind" == http* ]]; then
             http_run "$name" keepalive "$port"
             http_run "$name" pipelined "$port" -s "$OUT/pipeline.lua"
             strace_run "$name" keepalive "$port"
@@ -266,26 +346,132 @@ ratio() { # value base
     awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'
 }
 
-echo
-echo "### Medians of $REPEATS interleaved repeats ($(date -u +%Y-%m-%d), wrk -t1 -c$CONNS -d${DURATION}s; pipelined $DEPTH deep; ws $WS_CONNS connections)"
-echo
-echo "| server | test | req/s | p50 ms | p90 ms | CPU µs/req | user µs/req | syscalls/req | VmHWM KiB | req/s ÷ sanio | CPU/req ÷ sanio |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
-for test in keepalive pipelined ws; do
-    base="sanio"
-    [[ $test == ws ]] && base="sanio-ws"
-    brps=$(median "$base" "$test" rps)
-    bcpu=$(median "$base" "$test" cpu_us)
-    for s in "${ACTIVE[@]}"; do
-        IFS='|' read -r name _ kind _ _ <<<"$s"
-        if [[ $test == ws ]]; then [[ $kind == ws ]] || continue; else [[ $kind == http ]] || continue; fi
-        rps=$(median "$name" "$test" rps)
-        cpu=$(median "$name" "$test" cpu_us)
-        echo "| $name | $test | $(fmt "$rps" 0) | $(fmt "$(median "$name" "$test" p50_ms)" 3) |" \
-            "$(fmt "$(median "$name" "$test" p90_ms)" 3) | $(fmt "$cpu" 2) |" \
-            "$(fmt "$(median "$name" "$test" user_us)" 2) | $(fmt "$(median "$name" "$test" syscalls)" 2) |" \
-            "$(fmt "$(median "$name" "$test" hwm_kib)" 0) | $(ratio "$rps" "$brps") | $(ratio "$cpu" "$bcpu") |"
+MEDIANS="$OUT/medians.tsv" # server  test  metric  median (input of the chart)
+: >"$MEDIANS"
+for s in "${ACTIVE[@]}"; do
+    IFS='|' read -r name _ _ _ _ <<<"$s"
+    for tm in keepalive:rps keepalive:cpu_us keepalive:user_us pipelined:rps pipelined:cpu_us \
+        pipelined:user_us ws:rps ws:cpu_us ws:user_us idle:bytes_per_conn; do
+        v=$(median "$name" "${tm%%:*}" "${tm##*:}")
+        [[ -n "$v" ]] && echo -e "$name\t${tm%%:*}\t${tm##*:}\t$v" >>"$MEDIANS"
     done
 done
+
+CPU_MODEL=$(lscpu | awk -F': *' '/^Model name/ { print $2; exit }')
+report() {
+    echo "### Medians of $REPEATS interleaved repeats"
+    echo
+    echo "$(date -u +%Y-%m-%d), $(nproc) vCPU \`$CPU_MODEL\`, kernel $(uname -r), $(rustc --version | cut -d' ' -f1-2)," \
+        "Sanic $SANIC_VERSION on $("$VENV/bin/python" --version 2>&1); server on CPU $SERVER_CPU, load on CPU $LOAD_CPU," \
+        "both \`chrt -f 50\`; wrk -t1 -c$CONNS -d${DURATION}s; pipelined $DEPTH deep; ws $WS_CONNS connections" \
+        "(32-byte text); idle: $IDLE_CONNS keep-alive connections. Command: \`benches/compare/run.sh\`" \
+        "(REPEATS=$REPEATS DURATION=$DURATION)."
+    echo
+    echo "| server | test | req/s | p50 ms | p90 ms | CPU µs/req | user µs/req | syscalls/req | VmHWM KiB | req/s ÷ sanio | CPU/req ÷ sanio | user/req ÷ sanio |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    local test base brps bcpu buser s name kind rps cpu user
+    for test in keepalive pipelined ws; do
+        base="sanio"
+        [[ $test == ws ]] && base="sanio-ws"
+        brps=$(median "$base" "$test" rps)
+        bcpu=$(median "$base" "$test" cpu_us)
+        buser=$(median "$base" "$test" user_us)
+        for s in "${ACTIVE[@]}"; do
+            IFS='|' read -r name _ kind _ _ <<<"$s"
+            if [[ $test == ws ]]; then [[ $kind == ws ]] || continue; else [[ $kind == http* ]] || continue; fi
+            rps=$(median "$name" "$test" rps)
+            cpu=$(median "$name" "$test" cpu_us)
+            user=$(median "$name" "$test" user_us)
+            echo "| $name | $test | $(fmt "$rps" 0) | $(fmt "$(median "$name" "$test" p50_ms)" 3) |" \
+                "$(fmt "$(median "$name" "$test" p90_ms)" 3) | $(fmt "$cpu" 2) | $(fmt "$user" 2) |" \
+                "$(fmt "$(median "$name" "$test" syscalls)" 2) | $(fmt "$(median "$name" "$test" hwm_kib)" 0) |" \
+                "$(ratio "$rps" "$brps") | $(ratio "$cpu" "$bcpu") | $(ratio "$user" "$buser") |"
+        done
+    done
+    echo
+    echo "ws rows: req/s = round-trips/s, CPU per round-trip; p50/p90 and syscalls are not measured for ws."
+    echo
+    echo "### Idle keep-alive connections ($IDLE_CONNS, each answered once, then idle)"
+    echo
+    echo "| server | VmRSS before KiB | VmRSS with $IDLE_CONNS idle KiB | bytes per idle connection | ÷ sanio |"
+    echo "|---|---|---|---|---|"
+    local bidle idle
+    bidle=$(median sanio idle bytes_per_conn)
+    for s in "${ACTIVE[@]}"; do
+        IFS='|' read -r name _ kind _ _ <<<"$s"
+        [[ $kind == http ]] || continue
+        idle=$(median "$name" idle bytes_per_conn)
+        echo "| $name | $(fmt "$(median "$name" idle rss0_kib)" 0) | $(fmt "$(median "$name" idle rss_kib)" 0) |" \
+            "$(fmt "$idle" 0) | $(ratio "$idle" "$bidle") |"
+    done
+}
+
 echo
-echo "(ws rows: req/s = round-trips/s, CPU per message; p50/p90 and syscalls not measured for ws.)"
+report | tee "$RESULTS_MD.tmp"
+mv "$RESULTS_MD.tmp" "$RESULTS_MD"
+
+# ----- chart ------------------------------------------------------------------------
+# One panel per test, one bar per server, the figure and the CPU per request
+# written next to each bar. Plain SVG, made here with python3's standard library.
+
+python3 - "$MEDIANS" "$RESULTS_SVG" "$(date -u +%Y-%m-%d)" "$IDLE_CONNS" <<'PY'
+import sys
+from collections import defaultdict
+from xml.sax.saxutils import escape
+
+src, dst, day, idle_n = sys.argv[1:5]
+med = defaultdict(dict)
+order = []
+for line in open(src):
+    name, test, metric, value = line.rstrip("\n").split("\t")
+    if name not in order:
+        order.append(name)
+    med[(name, test)][metric] = float(value)
+
+def si(v):
+    return f"{v / 1e6:.2f} M" if v >= 1e6 else f"{v / 1e3:.0f} k"
+
+panels = [
+    ("keepalive", "rps", "Plaintext keep-alive, wrk -c64: requests/s (higher is better)"),
+    ("pipelined", "rps", "Plaintext pipelined 16 deep: requests/s (higher is better)"),
+    ("ws", "rps", "WebSocket echo, 64 connections: round-trips/s (higher is better)"),
+    ("idle", "bytes_per_conn", f"Resident bytes per idle keep-alive connection, {idle_n} open (lower is better)"),
+]
+W, LEFT, BAR, ROW, TOP = 1000, 170, 440, 22, 44
+out = []
+y = TOP
+for test, metric, title in panels:
+    rows = [(n, med[(n, test)]) for n in order if metric in med[(n, test)]]
+    if not rows:
+        continue
+    out.append(f'<text x="10" y="{y}" class="t">{escape(title)}</text>')
+    y += 10
+    top = max(r[metric] for _, r in rows) or 1
+    for name, r in rows:
+        v = r[metric]
+        w = max(1.0, BAR * v / top)
+        cls = "s" if name.startswith("sanio") else "p"
+        out.append(f'<text x="{LEFT - 8}" y="{y + 15}" class="n">{escape(name)}</text>')
+        out.append(f'<rect x="{LEFT}" y="{y + 3}" width="{w:.1f}" height="{ROW - 6}" class="{cls}"/>')
+        if metric == "rps":
+            label = f"{si(v)} " + ("round-trips/s" if test == "ws" else "req/s")
+            if "cpu_us" in r:
+                label += f"  ·  {r['cpu_us']:.2f} µs CPU"
+                if "user_us" in r:
+                    label += f" ({r['user_us']:.2f} user)"
+                label += " per " + ("round-trip" if test == "ws" else "request")
+        else:
+            label = f"{v / 1024:.1f} KiB ({v:.0f} B)"
+        out.append(f'<text x="{LEFT + w + 6:.1f}" y="{y + 15}" class="v">{escape(label)}</text>')
+        y += ROW
+    y += 26
+H = y
+head = f'''<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">
+<style>.t{{font-weight:bold;font-size:13px}} .n{{text-anchor:end}} .v{{fill:#333}} .s{{fill:#d9480f}} .p{{fill:#5c7cfa}} .h{{font-size:15px;font-weight:bold}}</style>
+<rect width="{W}" height="{H}" fill="white"/>
+<text x="10" y="22" class="h">sanio and its peers, one core each ({escape(day)}; medians; CPU = server CPU time, user + system)</text>'''
+with open(dst, "w") as f:
+    f.write(head + "\n" + "\n".join(out) + "\n</svg>\n")
+print(f"chart: {dst}")
+PY
+echo "tables: $RESULTS_MD; raw figures: $OUT"
