@@ -227,3 +227,36 @@ fn a_broadcast_wakes_waiters_on_every_worker() {
         ]
     );
 }
+
+#[test]
+fn requests_dispatch_the_http_lifecycle_events_when_someone_listens() {
+    let app = App::new("lifecycle");
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    for name in ["http.lifecycle.request", "http.lifecycle.response"] {
+        let s = Arc::clone(&seen);
+        app.signal(name, move |_app, event: Event| {
+            let s = Arc::clone(&s);
+            async move {
+                let line = format!("{} {}", event.name(), event.message().unwrap_or_default());
+                s.lock().unwrap().push(line);
+            }
+        })
+        .unwrap();
+    }
+    app.get("/hello", |_req: sanio::Request| async { "hi" })
+        .unwrap();
+    let server = app.serve(Config::default().port(0)).unwrap();
+    assert_eq!(
+        support::client::get(server.local_addr(), "/hello").text(),
+        "hi"
+    );
+    server.stop();
+    server.join().unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "http.lifecycle.request GET /hello",
+            "http.lifecycle.response GET /hello 200"
+        ]
+    );
+}

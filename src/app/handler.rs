@@ -70,6 +70,10 @@ pub(crate) struct AppService {
     pub(crate) access_log: bool,
     /// The app, ready to attach to each request without an allocation.
     pub(crate) app_ext: Rc<dyn std::any::Any>,
+    /// This worker's state (its event waiters).
+    pub(crate) local: Rc<super::local::Local>,
+    /// Whether a signal handler listens to `http.lifecycle.*`.
+    pub(crate) lifecycle_handlers: bool,
 }
 
 impl Service for AppService {
@@ -83,12 +87,20 @@ impl AppService {
     /// through the app's error handler.
     async fn answer(&self, mut request: Request) -> Response {
         let started = self.access_log.then(Instant::now);
-        let log_line = self.access_log.then(|| {
+        // The built-in per-request events cost one check when nobody listens.
+        let lifecycle = self.lifecycle_handlers || self.local.events.any();
+        let log_line = (self.access_log || lifecycle).then(|| {
             (
                 request.method().as_str().to_owned(),
                 request.path().to_owned(),
             )
         });
+        if let (true, Some((method, path))) = (lifecycle, &log_line) {
+            let message = format!("{method} {path}");
+            self.app
+                .dispatch_built_in("http.lifecycle.request", Some(message))
+                .await;
+        }
         request.ext = Some(Rc::clone(&self.app_ext));
         let routed = self.routes.route(&mut request);
         let response = match routed {
@@ -110,6 +122,12 @@ impl AppService {
             }
             Err(response) => response,
         };
+        if let (true, Some((method, path))) = (lifecycle, &log_line) {
+            let message = format!("{method} {path} {}", response.status().as_u16());
+            self.app
+                .dispatch_built_in("http.lifecycle.response", Some(message))
+                .await;
+        }
         if let (Some(started), Some((method, path))) = (started, log_line) {
             log::info!(
                 target: "sanio::access",

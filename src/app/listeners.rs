@@ -193,7 +193,7 @@ impl App {
     /// failures and runs on.
     pub(crate) async fn run_listeners(&self, phase: Lifecycle) -> Result<(), Error> {
         if let (Some(event), true) = (phase.event(), !phase.is_start()) {
-            self.dispatch_built_in(event).await;
+            self.dispatch_built_in(event, None).await;
         }
         for listener in ordered(&self.listeners(), phase) {
             if let Err(message) = (listener.run)(self.clone()).await {
@@ -207,7 +207,7 @@ impl App {
             }
         }
         if let (Some(event), true) = (phase.event(), phase.is_start()) {
-            self.dispatch_built_in(event).await;
+            self.dispatch_built_in(event, None).await;
         }
         Ok(())
     }

@@ -226,6 +226,11 @@ impl App {
             .collect()
     }
 
+    /// Whether any handler matches `name`.
+    fn has_signal_handlers(&self, name: &str) -> bool {
+        !self.signal_handlers(name).is_empty()
+    }
+
     /// The tasks kept for the workers.
     fn deferred_tasks(&self) -> MutexGuard<'_, Vec<Deferred>> {
         lock(&self.inner.deferred)

@@ -93,6 +93,9 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
         routes: spec.routes,
         access_log: spec.config.access_log,
         app_ext: Rc::new(app.clone()),
+        local: Rc::clone(local),
+        lifecycle_handlers: app.has_signal_handlers("http.lifecycle.request")
+            || app.has_signal_handlers("http.lifecycle.response"),
     });
     let limits = Rc::new(spec.config.limits.clone());
     let acceptor = rt::spawn(accept_loop(

@@ -174,6 +174,9 @@ struct Waiter {
 pub(crate) struct EventWaiters {
     /// Waiters per event name.
     by_name: RefCell<HashMap<Arc<str>, Slab<Waiter>>>,
+    /// How many waiters in all: lets the per-request built-in events cost
+    /// one load when nobody waits.
+    total: std::cell::Cell<usize>,
 }
 
 impl EventWaiters {
@@ -200,7 +203,21 @@ impl EventWaiters {
 
     /// How many waiters wait on `name`.
     pub(crate) fn count(&self, name: &str) -> usize {
+        if self.total.get() == 0 {
+            return 0;
+        }
         self.by_name.borrow().get(name).map_or(0, Slab::len)
+    }
+
+    /// Whether any `event()` wait is pending on this worker.
+    pub(crate) fn any(&self) -> bool {
+        self.total.get() > 0
+    }
+
+    /// Notes a waiter added (`+1`) or removed (`-1`).
+    fn adjust(&self, added: bool) {
+        let total = self.total.get();
+        self.total.set(if added { total + 1 } else { total - 1 });
     }
 }
 
@@ -401,13 +418,13 @@ impl App {
 
     /// Dispatches a built-in event if anyone listens; costs a lookup
     /// otherwise.
-    pub(crate) async fn dispatch_built_in(&self, name: &'static str) {
+    pub(crate) async fn dispatch_built_in(&self, name: &'static str, message: Option<String>) {
         let listened = try_local(self).is_some_and(|l| l.events.count(name) > 0)
             || !self.signal_handlers(name).is_empty();
         if listened {
             let event = Event {
                 name: name.into(),
-                message: None,
+                message: message.map(Arc::from),
             };
             let _ = self.dispatch_event(event).await;
         }
@@ -449,6 +466,7 @@ impl EventWait {
             Some(key) => {
                 if let Some(event) = waiters[key].event.take() {
                     waiters.remove(key);
+                    local.events.adjust(false);
                     self.key = None;
                     return Poll::Ready(Ok(event));
                 }
@@ -459,6 +477,7 @@ impl EventWait {
                     waker: Some(cx.waker().clone()),
                     event: None,
                 }));
+                local.events.adjust(true);
             }
         }
         Poll::Pending
@@ -495,7 +514,9 @@ impl Drop for EventWait {
         if let Some(local) = try_local(&self.app) {
             let mut by_name = local.events.by_name.borrow_mut();
             if let Some(waiters) = by_name.get_mut(&self.name) {
-                waiters.try_remove(key);
+                if waiters.try_remove(key).is_some() {
+                    local.events.adjust(false);
+                }
                 if waiters.is_empty() {
                     by_name.remove(&self.name);
                 }
