@@ -245,10 +245,9 @@ impl Conn {
         Ok(Request::from_head(head, body, self.peer))
     }
 
-    /// Waits for more bytes of a body.
-    async fn read_more_body(&mut self) -> Result<(), End> {
-        let deadline = crate::rt::coarse_now() + self.limits.body_timeout;
-        let outcome = poll_fn(|cx| {
+    /// Reads some bytes, or gives up at `deadline` (`None`).
+    async fn read_by(&mut self, deadline: Instant) -> Option<io::Result<usize>> {
+        poll_fn(|cx| {
             if let Poll::Ready(read) = self.poll_read_some(cx) {
                 return Poll::Ready(Some(read));
             }
@@ -257,8 +256,13 @@ impl Conn {
             }
             Poll::Pending
         })
-        .await;
-        match outcome {
+        .await
+    }
+
+    /// Waits for more bytes of a body.
+    async fn read_more_body(&mut self) -> Result<(), End> {
+        let deadline = crate::rt::coarse_now() + self.limits.body_timeout;
+        match self.read_by(deadline).await {
             Some(Ok(0)) | Some(Err(_)) => Err(End::Quiet),
             Some(Ok(_)) => Ok(()),
             None => Err(End::Fail(
@@ -490,17 +494,7 @@ impl Conn {
         let deadline = crate::rt::coarse_now() + LINGER;
         let mut drained = 0;
         while drained < LINGER_BYTES {
-            let outcome = poll_fn(|cx| {
-                if let Poll::Ready(read) = self.poll_read_some(cx) {
-                    return Poll::Ready(Some(read));
-                }
-                if poll_expired(&mut self.timer, cx, deadline) {
-                    return Poll::Ready(None);
-                }
-                Poll::Pending
-            })
-            .await;
-            match outcome {
+            match self.read_by(deadline).await {
                 Some(Ok(n)) if n > 0 => drained += n,
                 _ => return,
             }
