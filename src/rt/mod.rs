@@ -6,7 +6,7 @@
 //! # One turn of the loop
 //!
 //! [`Runtime::block_on`] polls the future it was given, then turns the loop
-//! until that future is done. One turn ([`core.rs`](self) `Core::turn`) is:
+//! until that future is done. One turn (`Core::turn` in `core/mod.rs`) is:
 //!
 //! 1. **Run ready tasks.** Pop task ids from the ready queue and poll each
 //!    task once, at most 256 per turn (a *budget*, so that tasks waking each
@@ -28,7 +28,8 @@
 //!    stages of a task's life.
 //! 2. `waker.rs`: how a wake finds its way back to the loop, from this thread
 //!    or another one.
-//! 3. `core.rs`: the executor, the turn above, and cancellation.
+//! 3. `core/mod.rs`: the executor, the turn above, and cancellation;
+//!    `core/handles.rs`: what `JoinHandle` and `TaskRef` ask of it.
 //! 4. `spawn.rs`, `join.rs`, `cancel.rs`: the API tasks use.
 //! 5. `reactor.rs`: mio, registrations and the one I/O idiom.
 //! 6. `time.rs`, `interval.rs`: timers.
