@@ -182,7 +182,7 @@
 //! for a second without awaiting holds up every other task on its loop. In
 //! exchange, tasks share state with `Rc<RefCell<_>>` and no atomics.
 //!
-//! Source: `src/rt/core.rs` (`Core::turn`, `Core::poll_task`,
+//! Source: `src/rt/core/mod.rs` (`Core::turn`, `Core::poll_task`,
 //! `Core::after_pending`, `Core::drop_task`, `Core::cancel`),
 //! `src/rt/task.rs` (`Task`, `Stage`, `CancelState`), `src/rt/join.rs`.
 //!
@@ -344,7 +344,7 @@
 //! [`cancelled()`](crate::cancelled) next to its sleep.
 //!
 //! Source: `src/rt/time.rs` (`Timers`, `Sleep`, `timeout`),
-//! `src/rt/interval.rs`, `src/rt/core.rs` (`Core::poll_timeout`,
+//! `src/rt/interval.rs`, `src/rt/core/mod.rs` (`Core::poll_timeout`,
 //! `Core::fire_timers`).
 //!
 //! ```
