@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::task_types::LocalFuture;
-use super::tasks::CatchUnwind;
 use super::App;
 use crate::http::{HttpError, IntoResponse, Request, Response, Service, StatusCode};
+use crate::rt::CatchUnwind;
 
 /// A request handler. Implemented for every
 /// `Fn(Request) -> impl Future<Output = impl IntoResponse> + Send + Sync`.

@@ -13,12 +13,9 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::future::Future;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::pin::Pin;
+use std::panic::resume_unwind;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::local::{local, Local};
@@ -499,7 +496,7 @@ async fn supervise<T: 'static>(
     future: LocalFuture<Result<T, String>>,
 ) -> Result<T, String> {
     let label = name.as_deref().unwrap_or("<unnamed>").to_owned();
-    match CatchUnwind::new(future).await {
+    match rt::CatchUnwind::new(future).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(message)) => {
             log::error!("task {label} failed: {message}");
@@ -511,31 +508,6 @@ async fn supervise<T: 'static>(
             let message = rt::panic_message(&*payload);
             app.report_exception(format!("task {label} panicked: {message}"));
             resume_unwind(payload)
-        }
-    }
-}
-
-/// Polls a future, catching a panic as a value.
-pub(crate) struct CatchUnwind<T> {
-    /// The future.
-    future: LocalFuture<T>,
-}
-
-impl<T> CatchUnwind<T> {
-    /// Wraps `future`.
-    pub(crate) fn new(future: LocalFuture<T>) -> Self {
-        Self { future }
-    }
-}
-
-impl<T> Future for CatchUnwind<T> {
-    type Output = std::thread::Result<T>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match catch_unwind(AssertUnwindSafe(|| self.future.as_mut().poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
-            Err(payload) => Poll::Ready(Err(payload)),
         }
     }
 }

@@ -17,9 +17,9 @@ use std::sync::Arc;
 use slab::Slab;
 
 use super::local::{try_local, Local};
-use super::tasks::CatchUnwind;
 use super::{App, Error, IntoResult};
 use crate::http::{Request, Response, StatusCode};
+use crate::rt::CatchUnwind;
 use crate::rt::TaskRef;
 use crate::ws::{check_upgrade, CloseCode, WebSocket, WsConfig};
 

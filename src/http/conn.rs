@@ -16,7 +16,6 @@
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::{Shutdown as Direction, SocketAddr};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -516,11 +515,7 @@ fn poll_handler(
     handler: &mut Pin<Box<dyn Future<Output = Response>>>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<Response, ()>> {
-    match catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(cx))) {
-        Ok(Poll::Ready(response)) => Poll::Ready(Ok(response)),
-        Ok(Poll::Pending) => Poll::Pending,
-        Err(_) => Poll::Ready(Err(())),
-    }
+    crate::rt::poll_catching(handler, cx).map(|result| result.map_err(drop))
 }
 
 /// True once `deadline` has passed; otherwise makes sure `timer` will wake

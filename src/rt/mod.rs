@@ -97,4 +97,5 @@ pub use time::{sleep, sleep_until, timeout, Elapsed, Sleep};
 pub(crate) use cancel::take_cancel;
 pub(crate) use core::panic_message;
 pub(crate) use reactor::{Direction, Registration};
+pub(crate) use spawn::{poll_catching, CatchUnwind};
 pub(crate) use time::coarse_now;

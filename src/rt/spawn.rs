@@ -146,3 +146,40 @@ impl Future for YieldNow {
         Poll::Pending
     }
 }
+
+/// Polls a future, catching a panic as a value: how the layers above the
+/// loop (a handler, a supervised task) answer a panic without ending the
+/// task they run in.
+pub(crate) fn poll_catching<F: Future + Unpin>(
+    future: &mut F,
+    cx: &mut Context<'_>,
+) -> Poll<std::thread::Result<F::Output>> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Pin::new(&mut *future).poll(cx)
+    })) {
+        Ok(poll) => poll.map(Ok),
+        Err(payload) => Poll::Ready(Err(payload)),
+    }
+}
+
+/// A future that catches its inner future's panic as a value (see
+/// [`poll_catching`]).
+pub(crate) struct CatchUnwind<F> {
+    /// The future.
+    future: F,
+}
+
+impl<F> CatchUnwind<F> {
+    /// Wraps `future`.
+    pub(crate) fn new(future: F) -> Self {
+        Self { future }
+    }
+}
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        poll_catching(&mut self.future, cx)
+    }
+}
