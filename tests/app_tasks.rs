@@ -376,3 +376,14 @@ fn shutdown_gives_cleanup_its_time_and_never_hangs_on_a_stubborn_task() {
         ["cleanup finished", "after_server_stop"]
     );
 }
+
+#[test]
+fn a_name_kept_twice_before_run_is_refused_at_once() {
+    let app = App::new("twice");
+    app.add_named_task("job", || async {}).unwrap();
+    let err = app.add_named_task("job", || async {}).unwrap_err();
+    assert!(matches!(err, Error::TaskNameTaken(ref name) if name == "job"));
+    // Unnamed tasks and other names are fine.
+    app.add_task(|| async {}).unwrap();
+    app.add_named_task("other", || async {}).unwrap();
+}

@@ -173,7 +173,8 @@ impl App {
     /// # Errors
     ///
     /// [`Error::TaskNameTaken`] if a live task on this worker has the name
-    /// (a finished one is replaced).
+    /// (a finished one is replaced), or, before `run`, if a task kept for
+    /// the workers already has it.
     ///
     /// # Examples
     ///
@@ -203,7 +204,7 @@ impl App {
         source: TaskSource<T>,
     ) -> Result<Option<TaskHandle<T::Ok>>, Error> {
         let Ok(local) = local(self, "add_task") else {
-            self.defer(name, source);
+            self.defer(name, source)?;
             return Ok(None);
         };
         let future = match source {
@@ -215,7 +216,27 @@ impl App {
     }
 
     /// Keeps a task until the workers start.
-    fn defer<T: IntoResult>(&self, name: Option<String>, source: TaskSource<T>) {
+    /// A name kept twice would make every worker fail at start, so it is
+    /// refused here, where the mistake is made.
+    fn defer<T: IntoResult>(
+        &self,
+        name: Option<String>,
+        source: TaskSource<T>,
+    ) -> Result<(), Error> {
+        if let Some(name) = &name {
+            let in_factories = self
+                .deferred_tasks()
+                .iter()
+                .any(|d| d.name.as_ref() == Some(name));
+            let in_futures = DEFERRED_FUTURES.with(|d| {
+                d.borrow()
+                    .iter()
+                    .any(|kept| kept.app == self.id() && kept.name.as_ref() == Some(name))
+            });
+            if in_factories || in_futures {
+                return Err(Error::TaskNameTaken(name.clone()));
+            }
+        }
         match source {
             TaskSource::Factory(factory) => {
                 let factory: Factory<Judged> = Arc::new(move |app| {
@@ -235,6 +256,7 @@ impl App {
                 DEFERRED_FUTURES.with(|d| d.borrow_mut().push(kept));
             }
         }
+        Ok(())
     }
 
     /// Starts the tasks kept for the workers on this worker: each factory,
