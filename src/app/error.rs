@@ -133,3 +133,14 @@ impl<T: 'static, E: fmt::Display + 'static> IntoResult for Result<T, E> {
         self.map_err(|err| err.to_string())
     }
 }
+
+/// Boxes a future whose output is `()` or a `Result` into one that reports
+/// only success or the error's text: the shape listeners, signal handlers,
+/// kept tasks and websocket handlers are stored in.
+pub(crate) fn judged<F>(future: F) -> super::task_types::LocalFuture<Result<(), String>>
+where
+    F: std::future::Future + 'static,
+    F::Output: IntoResult,
+{
+    Box::pin(async move { future.await.into_result().map(drop) })
+}

@@ -177,10 +177,7 @@ impl App {
         F: Future + 'static,
         F::Output: IntoResult,
     {
-        let run: ListenerFn = Arc::new(move |app| {
-            let future = listener(app);
-            Box::pin(async move { future.await.into_result().map(drop) })
-        });
+        let run: ListenerFn = Arc::new(move |app| super::error::judged(listener(app)));
         self.add_listener(Listener {
             phase,
             priority,

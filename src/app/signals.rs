@@ -250,10 +250,8 @@ impl App {
         F::Output: IntoResult,
     {
         validate_user(name, true)?;
-        let handler: SignalHandler = Arc::new(move |app, event| {
-            let future = handler(app, event);
-            Box::pin(async move { future.await.into_result().map(drop) })
-        });
+        let handler: SignalHandler =
+            Arc::new(move |app, event| super::error::judged(handler(app, event)));
         self.add_signal_handler(name.to_owned(), handler)
     }
 

@@ -239,15 +239,12 @@ impl App {
         }
         match source {
             TaskSource::Factory(factory) => {
-                let factory: Factory<Judged> = Arc::new(move |app| {
-                    let future = factory(app);
-                    Box::pin(async move { future.await.into_result().map(drop) })
-                });
+                let factory: Factory<Judged> =
+                    Arc::new(move |app| super::error::judged(factory(app)));
                 self.deferred_tasks().push(Deferred { name, factory });
             }
             TaskSource::Future(future) => {
-                let future: LocalFuture<Judged> =
-                    Box::pin(async move { future.await.into_result().map(drop) });
+                let future = super::error::judged(future);
                 let kept = DeferredFuture {
                     app: self.id(),
                     name,

@@ -88,10 +88,8 @@ impl App {
         F: Future + 'static,
         F::Output: IntoResult,
     {
-        let handler: WsHandler = Arc::new(move |request, ws| {
-            let future = handler(request, ws);
-            Box::pin(async move { future.await.into_result().map(drop) })
-        });
+        let handler: WsHandler =
+            Arc::new(move |request, ws| super::error::judged(handler(request, ws)));
         let protocols: Arc<[String]> = protocols.iter().map(|p| (*p).to_owned()).collect();
         self.get(path, move |request: Request| {
             upgrade(request, Arc::clone(&handler), Arc::clone(&protocols))
