@@ -250,7 +250,6 @@ impl App {
     }
 
     /// The config of the current run, if running.
-    #[cfg_attr(not(feature = "ws"), allow(dead_code))]
     fn running_config(&self) -> Option<Arc<Config>> {
         lock(&self.inner.config).clone()
     }

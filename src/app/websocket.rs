@@ -192,8 +192,11 @@ impl OpenSockets {
         Registered { local, key }
     }
 
-    /// Starts closing every open socket with 1001 (going away) and cancels
-    /// its handler, so one blocked on an app event wakes and cleans up.
+    /// Starts closing every open socket with 1001 (going away), then
+    /// cancels its handler, so one blocked on an app event wakes and cleans
+    /// up. The close is started here, before the handler can run again, so
+    /// the 1001 is the close the client gets whatever the handler does next
+    /// (its own `close` then only waits for this one).
     pub(crate) fn close_all(&self) {
         let open: Vec<(WebSocket, Option<TaskRef>)> = self
             .sockets
@@ -202,9 +205,7 @@ impl OpenSockets {
             .map(|(_, open)| (open.ws.clone(), open.handler.clone()))
             .collect();
         for (ws, handler) in open {
-            drop(crate::rt::spawn(async move {
-                ws.close(CloseCode::GOING_AWAY, "server shutdown").await;
-            }));
+            ws.start_close(CloseCode::GOING_AWAY, "server shutdown");
             if let Some(handler) = handler {
                 handler.cancel_with("server shutdown");
             }
