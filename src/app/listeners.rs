@@ -24,6 +24,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::error::Stopped;
 use super::task_types::LocalFuture;
 use super::{App, Error, IntoResult};
 use crate::rt;
@@ -116,7 +117,7 @@ impl fmt::Display for Lifecycle {
 }
 
 /// A listener's function.
-pub(crate) type ListenerFn = Arc<dyn Fn(App) -> LocalFuture<Result<(), String>> + Send + Sync>;
+pub(crate) type ListenerFn = Arc<dyn Fn(App) -> LocalFuture<Result<(), Stopped>> + Send + Sync>;
 
 /// One registered listener.
 #[derive(Clone)]
@@ -262,7 +263,7 @@ impl App {
                 if phase.is_start() {
                     return Err(Error::Listener {
                         phase: phase.as_str(),
-                        message,
+                        message: message.to_string(),
                     });
                 }
             }

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use slab::Slab;
 
+use super::error::Stopped;
 use super::local::{local, try_local};
 use super::task_types::LocalFuture;
 use super::{App, Error, IntoResult};
@@ -96,7 +97,7 @@ impl fmt::Debug for Event {
 
 /// A signal handler: gets the app and the event.
 pub(crate) type SignalHandler =
-    Arc<dyn Fn(App, Event) -> LocalFuture<Result<(), String>> + Send + Sync>;
+    Arc<dyn Fn(App, Event) -> LocalFuture<Result<(), Stopped>> + Send + Sync>;
 
 /// `name:type` of a `<name:type>` part; `None` for a plain part.
 fn parse_param(part: &str) -> Option<(&str, &str)> {
