@@ -446,3 +446,107 @@ fn a_task_that_passes_its_cancel_on_with_a_question_mark_is_cancelled_not_failed
     });
     assert_eq!(reports.load(Ordering::SeqCst), 1, "only the real failure");
 }
+
+#[test]
+fn a_plain_loop_is_no_worker_and_is_not_reached_by_broadcasts_or_stop() {
+    let app = App::new("plain-loop");
+    on_loop(async {
+        // Tasks and events work on any loop...
+        app.add_named_task("t", std::future::pending::<()>())
+            .unwrap();
+        assert!(app.find_task("t").is_some());
+        // ...but this loop is no worker of the app.
+        assert_eq!(app.worker(), None);
+        assert_eq!(app.dispatch_all("my.custom.event", None).unwrap(), 0);
+        app.shutdown_tasks(Duration::from_millis(10)).await;
+    });
+}
+
+#[test]
+fn a_factory_added_from_a_plain_thread_while_running_starts_on_every_worker_now() {
+    let app = App::new("late-factory");
+    app.get("/started", |req: Request| async move {
+        req.app()
+            .find_task("late")
+            .map_or("none".to_owned(), |t| t.state().to_string())
+    })
+    .unwrap();
+    let server = serve(&app, 2);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r = Arc::clone(&runs);
+    // This thread runs no loop: the factory goes to the workers.
+    let added = app.add_named_task("late", move || {
+        let r = Arc::clone(&r);
+        async move {
+            r.fetch_add(1, Ordering::SeqCst);
+            std::future::pending::<()>().await;
+        }
+    });
+    assert!(matches!(added, Ok(None)), "no handle: it runs elsewhere");
+    let mut waited = 0;
+    while runs.load(Ordering::SeqCst) < 2 {
+        std::thread::sleep(Duration::from_millis(5));
+        waited += 1;
+        assert!(
+            waited < 6000,
+            "hang guard: the factory never ran on both workers"
+        );
+    }
+    let state = support::client::get(server.local_addr(), "/started").text();
+    assert_eq!(state, "running");
+    // A plain future cannot move to a worker: a clear error, not silence.
+    let err = app.add_task(async {}).unwrap_err();
+    assert!(matches!(err, Error::FutureOffWorker), "{err}");
+    server.stop();
+    server.join().unwrap();
+    assert_eq!(runs.load(Ordering::SeqCst), 2, "once per worker");
+}
+
+#[test]
+fn a_task_added_in_main_process_start_runs_on_the_workers() {
+    let app = App::new("main-start-task");
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r = Arc::clone(&runs);
+    app.listener(Lifecycle::MainProcessStart, move |app: App| {
+        let r = Arc::clone(&r);
+        async move {
+            let added = app.add_task(move |app: App| {
+                let r = Arc::clone(&r);
+                async move {
+                    assert!(app.worker().is_some());
+                    r.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+            assert!(matches!(added, Ok(None)), "kept for the workers");
+        }
+    })
+    .unwrap();
+    let server = serve(&app, 2);
+    let mut waited = 0;
+    while runs.load(Ordering::SeqCst) < 2 {
+        std::thread::sleep(Duration::from_millis(5));
+        waited += 1;
+        assert!(
+            waited < 6000,
+            "hang guard: the task never ran on the workers"
+        );
+    }
+    server.stop();
+    server.join().unwrap();
+}
+
+#[test]
+fn off_a_loop_get_task_says_so_and_a_second_run_is_refused_clearly() {
+    let app = App::new("messages");
+    let err = app.get_task("x").unwrap_err();
+    assert!(matches!(err, Error::NoLoop(_)), "{err}");
+    let server = serve(&app, 1);
+    let err = app.serve(Config::default().port(0)).unwrap_err();
+    assert!(matches!(err, Error::AlreadyRunning), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "the app is already running: stop it (and join it) before running it again"
+    );
+    server.stop();
+    server.join().unwrap();
+}

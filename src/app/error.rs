@@ -42,6 +42,11 @@ pub enum Error {
     NoLoop(&'static str),
     /// Routes, listeners and signal handlers cannot change once the app runs.
     Frozen(&'static str),
+    /// `run` or `serve` was called on an app that is running already.
+    AlreadyRunning,
+    /// A plain future was added while the app runs, from a thread that
+    /// runs no loop: it cannot move to a worker (add a factory instead).
+    FutureOffWorker,
     /// A route pattern could not be parsed.
     Route(String),
     /// A lifecycle listener failed; the app stopped.
@@ -68,6 +73,14 @@ impl fmt::Display for Error {
             Self::Cancelled(cancelled) => write!(f, "{cancelled}"),
             Self::NoLoop(what) => write!(f, "{what} needs a running sanio loop on this thread"),
             Self::Frozen(what) => write!(f, "cannot add {what} once the app is running"),
+            Self::AlreadyRunning => f.write_str(
+                "the app is already running: stop it (and join it) before running it again",
+            ),
+            Self::FutureOffWorker => f.write_str(
+                "a plain future added while the app runs, from a thread that runs no worker, \
+                 cannot reach the workers: add a factory (it starts on every worker now) \
+                 or add the future on a worker",
+            ),
             Self::Route(message) => write!(f, "invalid route: {message}"),
             Self::Listener { phase, message } => write!(f, "{phase} listener failed: {message}"),
             Self::WorkerPanicked(index) => write!(f, "worker {index} panicked"),

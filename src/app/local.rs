@@ -4,8 +4,15 @@
 //! waiters; in sanio each worker *thread* does. An [`App`] is shared by all
 //! workers (`Send + Sync`), so the per-worker half lives in a thread-local,
 //! found by the app's id and checked against the loop that is running now.
+//!
+//! Only a worker's loop is a worker: it alone has an index
+//! (`app.worker()`) and is reached by `dispatch_all` and `stop`. Any other
+//! sanio loop (a test's `Runtime::block_on`, say) gets state of its own on
+//! first use, so tasks and events work there, but it is no worker and
+//! nothing outside reaches it. The loop that runs `main_process_start`
+//! is marked as such: tasks added there are kept for the workers.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use super::server::StopSignal;
@@ -15,10 +22,24 @@ use super::tasks::TaskRegistry;
 use super::{App, Error};
 use crate::rt::RuntimeHandle;
 
+/// What a loop is to an app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Worker `n` (0 is the thread that called `run`).
+    Worker(usize),
+    /// The loop running the main process's listeners.
+    MainProcess,
+    /// Any other sanio loop.
+    Plain,
+}
+
 /// The state one worker keeps for one app.
 pub(crate) struct Local {
-    /// Which worker this is (0 is the thread that called `run`).
-    pub(crate) worker: usize,
+    /// What this loop is to the app.
+    pub(crate) role: Role,
+    /// Set once a worker started the tasks kept for the workers; a factory
+    /// sent to it later starts at once, one sent before is left to that.
+    pub(crate) deferred_started: Cell<bool>,
     /// Background tasks started on this worker.
     pub(crate) tasks: TaskRegistry,
     /// `app.event()` waiters on this worker.
@@ -35,6 +56,14 @@ pub(crate) struct Local {
 }
 
 impl Local {
+    /// The worker's index, if this loop is a worker.
+    pub(crate) fn worker(&self) -> Option<usize> {
+        match self.role {
+            Role::Worker(index) => Some(index),
+            Role::MainProcess | Role::Plain => None,
+        }
+    }
+
     /// Whether an `event()` wait or a subscription on this worker listens
     /// to `name` (two length checks while nobody waits on any event).
     pub(crate) fn listens(&self, name: &str) -> bool {
@@ -47,8 +76,9 @@ thread_local! {
     static LOCALS: RefCell<Vec<(u64, Rc<Local>)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// This worker's state for `app`, created on first use when a loop runs here
-/// that the app has not seen (e.g. a plain `Runtime::block_on`).
+/// This loop's state for `app`, created on first use when a loop runs here
+/// that the app has not seen (a plain `Runtime::block_on`: see the module
+/// doc; it is no worker).
 ///
 /// # Errors
 ///
@@ -62,7 +92,7 @@ pub(crate) fn local(app: &App, what: &'static str) -> Result<Rc<Local>, Error> {
             .find(|(id, local)| *id == app.id() && local.handle.same_loop(&handle))
             .map(|(_, local)| Rc::clone(local))
     });
-    Ok(found.unwrap_or_else(|| install(app, 0)))
+    Ok(found.unwrap_or_else(|| install(app, Role::Plain)))
 }
 
 /// This worker's state for `app`, only if a loop runs here.
@@ -70,12 +100,13 @@ pub(crate) fn try_local(app: &App) -> Option<Rc<Local>> {
     local(app, "").ok()
 }
 
-/// Creates the state of worker `worker` for `app` on this thread's loop,
-/// replacing a stale one, and registers the loop for broadcasts.
-pub(crate) fn install(app: &App, worker: usize) -> Rc<Local> {
+/// Creates this thread's loop's state for `app` in `role`, replacing a
+/// stale one; a worker's loop is registered for broadcasts and stop.
+pub(crate) fn install(app: &App, role: Role) -> Rc<Local> {
     let handle = RuntimeHandle::current().expect("install is called on a running loop");
     let local = Rc::new(Local {
-        worker,
+        role,
+        deferred_started: Cell::new(false),
         tasks: TaskRegistry::default(),
         events: EventWaiters::default(),
         subscriptions: Subscribers::default(),
@@ -89,7 +120,9 @@ pub(crate) fn install(app: &App, worker: usize) -> Rc<Local> {
         locals.retain(|(id, _)| *id != app.id());
         locals.push((app.id(), Rc::clone(&local)));
     });
-    app.register_loop(handle);
+    if let Role::Worker(_) = role {
+        app.register_loop(handle);
+    }
     local
 }
 

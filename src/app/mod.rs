@@ -171,7 +171,7 @@ impl App {
     /// assert_eq!(app.worker(), None);
     /// ```
     pub fn worker(&self) -> Option<usize> {
-        local::try_local(self).map(|local| local.worker)
+        local::try_local(self).and_then(|local| local.worker())
     }
 
     /// The unique id of this app.

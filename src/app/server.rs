@@ -75,7 +75,7 @@ impl StopSignal {
 pub(crate) fn run_worker(app: &App, spec: WorkerSpec) -> Result<(), Error> {
     let runtime = Runtime::new()?.with_grace_period(spec.config.graceful_timeout);
     let result = runtime.block_on(async {
-        let local = local::install(app, spec.index);
+        let local = local::install(app, local::Role::Worker(spec.index));
         let result = serve(app, &local, spec).await;
         if result.is_err() {
             app.stop(); // never a half-started app
@@ -89,7 +89,7 @@ pub(crate) fn run_worker(app: &App, spec: WorkerSpec) -> Result<(), Error> {
 
 /// Steps 1 to 5 of the module doc.
 async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Error> {
-    let graceful = spec.config.graceful_timeout;
+    let (graceful, index) = (spec.config.graceful_timeout, spec.index);
     app.run_listeners(Lifecycle::BeforeServerStart).await?;
     app.start_deferred_tasks(local)?;
     let listener = TcpListener::from_std(spec.listener)?;
@@ -123,7 +123,7 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
     if started.is_ok() {
         local.stop.requested().await;
     }
-    log::info!("worker {}: stopping", local.worker);
+    log::info!("worker {}: stopping", index);
     acceptor.cancel();
     let deadline = Instant::now() + graceful;
     let share = stop_share(graceful);
@@ -138,7 +138,7 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
         .await;
     app.run_stop_listeners(Lifecycle::AfterServerStop, share)
         .await;
-    log::info!("worker {}: stopped", local.worker);
+    log::info!("worker {}: stopped", index);
     started
 }
 

@@ -2,12 +2,17 @@
 //! `tasks` / `purge_tasks`, on each worker's loop.
 //!
 //! - While a loop runs on this thread, `add_task` starts the task now, on
-//!   this worker, supervised: an error or panic is logged with the task's
+//!   this loop, supervised: an error or panic is logged with the task's
 //!   name and reported through the `server.exception.report` event.
-//! - Before `run`, a factory is kept and called on every worker right after
-//!   its `before_server_start` listeners; a plain future is kept on the
-//!   adding thread and started once, on worker 0 (the thread that calls
-//!   `run`). Factories are the recommended form before `run`, as in Sanic.
+//! - Before `run` (from a thread that runs no loop, while the app does not
+//!   run) and inside `main_process_start`, a factory is kept and called on
+//!   every worker right after its `before_server_start` listeners; a plain
+//!   future is kept on the adding thread and started once, on worker 0 (the
+//!   thread that calls `run`). Factories are the recommended form before
+//!   `run`, as in Sanic.
+//! - While the app runs, from a thread that runs no loop, a factory is kept
+//!   the same way and started on every running worker now; a plain future
+//!   cannot move to a worker and is refused with `Error::FutureOffWorker`.
 //! - Every task a worker starts is owned by its [`TaskRegistry`] and is
 //!   cancelled at shutdown, named or not.
 
@@ -19,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::Stopped;
-use super::local::{local, Local};
+use super::local::{local, try_local, Local, Role};
 use super::task_types::{Factory, LocalFuture, Task, TaskHandle, TaskSource, TaskState};
 use super::{App, Error, IntoResult, IntoTask};
 use crate::rt;
@@ -198,15 +203,22 @@ impl App {
         self.add_task_inner(Some(name.into()), task.into_source())
     }
 
-    /// Starts now if a loop runs here, else keeps the task for the workers.
+    /// Starts now if a loop runs here; see the module doc for the rest.
     fn add_task_inner<T: IntoResult>(
         &self,
         name: Option<String>,
         source: TaskSource<T>,
     ) -> Result<Option<TaskHandle<T::Ok>>, Error> {
-        let Ok(local) = local(self, "add_task") else {
-            self.defer(name, source)?;
-            return Ok(None);
+        let local = match local(self, "add_task") {
+            Ok(local) if local.role != Role::MainProcess => local,
+            Err(_) if self.is_running() => {
+                self.send_to_workers(name, source)?;
+                return Ok(None);
+            }
+            Ok(_) | Err(_) => {
+                self.defer(name, source)?;
+                return Ok(None);
+            }
         };
         let future = match source {
             TaskSource::Future(future) => future,
@@ -214,6 +226,51 @@ impl App {
         };
         let future = Box::pin(async move { super::error::judge(future.await) });
         self.start_task(&local, name, future).map(Some)
+    }
+
+    /// Keeps a factory for the workers while the app runs (a worker still
+    /// starting finds it in the list) and sends it to every running worker
+    /// that has started its kept tasks already, to start now.
+    fn send_to_workers<T: IntoResult>(
+        &self,
+        name: Option<String>,
+        source: TaskSource<T>,
+    ) -> Result<(), Error> {
+        let TaskSource::Factory(factory) = source else {
+            return Err(Error::FutureOffWorker);
+        };
+        let factory: Factory<Judged> = Arc::new(move |app| super::error::judged(factory(app)));
+        let loops = {
+            let mut deferred = self.deferred_tasks();
+            if name.is_some() && deferred.iter().any(|d| d.name == name) {
+                return Err(Error::TaskNameTaken(name.unwrap_or_default()));
+            }
+            deferred.push(Deferred {
+                name: name.clone(),
+                factory: Arc::clone(&factory),
+            });
+            // Read under the list's lock: a worker registers its loop before
+            // it reads the list, so none is missed and none starts it twice.
+            self.loops()
+        };
+        for handle in loops {
+            let (app, name, factory) = (self.clone(), name.clone(), Arc::clone(&factory));
+            let sent = handle.spawn(async move {
+                let Some(local) = try_local(&app) else {
+                    return;
+                };
+                if local.deferred_started.get() {
+                    let started = app.start_task(&local, name, factory(app.clone()));
+                    if let Err(err) = started {
+                        log::error!("a task added while running did not start: {err}");
+                    }
+                }
+            });
+            if sent.is_err() {
+                log::debug!("a worker stopped before a task added while running reached it");
+            }
+        }
+        Ok(())
     }
 
     /// Keeps a task until the workers start.
@@ -261,10 +318,11 @@ impl App {
     /// and on worker 0 the plain futures kept on this thread.
     pub(crate) fn start_deferred_tasks(&self, local: &Rc<Local>) -> Result<(), Error> {
         let factories: Vec<Deferred> = self.deferred_tasks().clone();
+        local.deferred_started.set(true);
         for deferred in factories {
             self.start_task(local, deferred.name, (deferred.factory)(self.clone()))?;
         }
-        if local.worker == 0 {
+        if local.worker() == Some(0) {
             let mine: Vec<DeferredFuture> = DEFERRED_FUTURES.with(|d| {
                 let mut all = d.borrow_mut();
                 let (mine, others) = std::mem::take(&mut *all)
@@ -337,12 +395,16 @@ impl App {
     /// });
     /// ```
     pub fn get_task(&self, name: &str) -> Result<Task, Error> {
-        self.find_task(name)
+        local(self, "get_task")?
+            .tasks
+            .get(name)
             .ok_or_else(|| Error::UnknownTask(name.to_owned()))
     }
 
     /// The task registered under `name` on this worker, if any (the
-    /// non-failing form of [`get_task`](Self::get_task)).
+    /// non-failing form of [`get_task`](Self::get_task)). Off a loop there
+    /// is no worker to look in: `None`, with a warning in the log
+    /// (`get_task` returns [`Error::NoLoop`] there).
     ///
     /// # Examples
     ///
@@ -353,7 +415,13 @@ impl App {
     /// });
     /// ```
     pub fn find_task(&self, name: &str) -> Option<Task> {
-        local(self, "find_task").ok()?.tasks.get(name)
+        match local(self, "find_task") {
+            Ok(local) => local.tasks.get(name),
+            Err(err) => {
+                log::warn!("{err}: task {name:?} cannot be found here");
+                None
+            }
+        }
     }
 
     /// Cancels the task named `name` and waits until it is gone; returns its

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use super::listeners::Lifecycle;
-use super::local::try_local;
+use super::local::{self, try_local, Role};
 use super::server::{run_worker, WorkerSpec};
 use super::{App, Config, Error, Routes};
 use crate::net::ListenOptions;
@@ -155,6 +155,12 @@ impl App {
     ///
     /// See [`Server`].
     pub fn serve(&self, config: Config) -> Result<Server, Error> {
+        Ok(self.start(config, true)?.0)
+    }
+
+    /// Drops, with a warning, the plain futures kept on this thread: no
+    /// worker of `serve` runs here.
+    fn drop_futures_for_serve(&self) {
         let dropped = self.drop_thread_kept_futures();
         if dropped > 0 {
             log::warn!(
@@ -163,7 +169,6 @@ impl App {
                  there; add a factory instead (a closure returning the future)"
             );
         }
-        Ok(self.start(config, true)?.0)
     }
 
     /// Asks every worker to stop gracefully. Callable from any thread, any
@@ -194,7 +199,7 @@ impl App {
         all_threads: bool,
     ) -> Result<(Server, Option<WorkerSpec>), Error> {
         if self.inner.running.swap(true, Ordering::AcqRel) {
-            return Err(Error::Frozen("a second run"));
+            return Err(Error::AlreadyRunning);
         }
         self.inner.stopping.store(false, Ordering::Release);
         let started = self.start_inner(config, all_threads);
@@ -210,7 +215,16 @@ impl App {
         config: Config,
         all_threads: bool,
     ) -> Result<(Server, Option<WorkerSpec>), Error> {
-        Runtime::new()?.block_on(self.run_listeners(Lifecycle::MainProcessStart))?;
+        Runtime::new()?.block_on(async {
+            // Tasks added here are kept for the workers, as before `run`.
+            local::install(self, Role::MainProcess);
+            let started = self.run_listeners(Lifecycle::MainProcessStart).await;
+            local::remove(self);
+            started
+        })?;
+        if all_threads {
+            self.drop_futures_for_serve();
+        }
         let listeners = bind(&config)?;
         let addr = listeners[0].local_addr()?;
         log::info!(
