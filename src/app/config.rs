@@ -36,7 +36,7 @@ pub struct Config {
     /// One `SO_REUSEPORT` socket per worker (else one shared socket).
     pub(crate) reuse_port: bool,
     /// How long a graceful stop may take: in-flight requests, then task
-    /// cleanup.
+    /// cleanup; the stop listeners get a quarter of it per phase on top.
     pub(crate) graceful_timeout: Duration,
     /// HTTP limits and timeouts.
     pub(crate) limits: Limits,
@@ -155,6 +155,15 @@ impl Config {
     }
 
     /// Sets how long a graceful stop may take (15 s by default).
+    ///
+    /// Counted from the stop: `before_server_stop` listeners, in-flight
+    /// requests and websockets, then the cleanup of cancelled tasks, all
+    /// within this time; what is still running at its end is dropped. The
+    /// listeners of each stop phase (`before_server_stop`,
+    /// `after_server_stop`, `main_process_stop`) share a quarter of it
+    /// each; one that overruns is dropped and logged by name. A worker thus
+    /// stops within 1.25 × this timeout and `run` returns within 1.5 × it,
+    /// plus a few timer ticks.
     ///
     /// # Examples
     ///

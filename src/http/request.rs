@@ -60,7 +60,6 @@ pub struct Request {
     /// The client's address.
     peer: SocketAddr,
     /// A slot the application layer uses to attach its state.
-    #[allow(dead_code)] // set and read by the application layer
     pub(crate) ext: Option<Rc<dyn Any>>,
 }
 
@@ -396,7 +395,6 @@ impl Request {
     }
 
     /// Sets the route parameters (done by the router).
-    #[allow(dead_code)] // called by the application layer
     pub(crate) fn set_params(&mut self, params: Params) {
         self.params = params;
     }

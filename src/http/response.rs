@@ -276,7 +276,7 @@ impl Response {
 
     /// Makes this response hand the connection to `f` once written (status
     /// 101 is set).
-    #[allow(dead_code)] // the websocket layer calls it
+    #[cfg_attr(not(feature = "ws"), allow(dead_code))] // only websocket routes upgrade
     pub(crate) fn on_upgrade(mut self, f: OnUpgrade) -> Response {
         self.status = StatusCode::SWITCHING_PROTOCOLS;
         self.upgrade = Some(f);

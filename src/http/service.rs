@@ -12,7 +12,6 @@ use super::response::Response;
 use crate::rt::sync::Notify;
 
 /// Answers requests; implemented by the application layer.
-#[allow(dead_code)]
 pub(crate) trait Service: 'static {
     /// Answers one request. Runs on the connection's task; may be `!Send`.
     fn call(self: Rc<Self>, request: Request) -> Pin<Box<dyn Future<Output = Response>>>;
@@ -36,7 +35,6 @@ pub(crate) struct Shutdown {
     inner: Rc<Flag>,
 }
 
-#[allow(dead_code)] // trigger is called by the application layer
 impl Shutdown {
     /// A signal not yet triggered.
     pub(crate) fn new() -> Self {

@@ -93,7 +93,6 @@ pub use spawn::{spawn, spawn_named, try_spawn, yield_now, YieldNow};
 pub use task::{TaskId, TaskState};
 pub use time::{sleep, sleep_until, timeout, Elapsed, Sleep};
 
-#[cfg_attr(not(feature = "ws"), allow(unused_imports))] // the app layer will use it too
 pub(crate) use cancel::take_cancel;
 pub(crate) use core::panic_message;
 pub(crate) use reactor::{Direction, Registration};

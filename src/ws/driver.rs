@@ -2,8 +2,11 @@
 //!
 //! It keeps reading whether or not a handler is in `recv()`, so pings are
 //! answered, keepalive pings go out, and a close frame, EOF or reset is
-//! noticed at once. Incoming data messages go to a bounded queue; while it
-//! is full, reading pauses (back-pressure reaches the peer through TCP).
+//! noticed at once, while it reads. Incoming data messages go to a bounded
+//! queue; while it is full, reading pauses (back-pressure reaches the peer
+//! through TCP), and so does noticing: a close or a lost connection is then
+//! seen when the handler receives and reading resumes, or when a write
+//! fails.
 //! Everything written (messages from `send`, pongs, close frames) lands in
 //! the adapter's outbound buffer, and the driver drains it as the socket
 //! allows.

@@ -2,8 +2,6 @@
 //! function over the request's method and a header lookup: it takes no
 //! socket and no HTTP types, so the HTTP layer (or a test) supplies both.
 
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::fmt;
 
 /// The WebSocket protocol version this server speaks.

@@ -29,7 +29,9 @@ use crate::rt::{take_cancel, TaskRef};
 /// Behind it, a driver task keeps reading: it answers pings, sends
 /// keepalive pings, buffers incoming messages (up to
 /// [`WsConfig::incoming_queue`], then reading pauses) and notices a close
-/// or a lost connection at once. When the client goes away, buffered
+/// or a lost connection as soon as it reads it: at once, unless the queue
+/// is full and reading paused (then when the handler receives again, or
+/// when a write fails). When the client goes away, buffered
 /// messages can still be received, then `recv` returns `None`, `send`
 /// fails, and the task that started the socket (the handler) is cancelled
 /// with the message "websocket closed", so a handler waiting on something
@@ -80,7 +82,6 @@ impl WebSocket {
     /// # Panics
     ///
     /// Outside a sanio runtime (a `TcpStream` cannot exist there).
-    #[cfg_attr(not(test), allow(dead_code))] // called by the app's upgrade glue
     pub(crate) fn start(stream: TcpStream, leftover: Vec<u8>, config: &WsConfig) -> WebSocket {
         let conn = tungstenite::WebSocket::from_partially_read(
             NonBlocking::new(stream),
