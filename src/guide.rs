@@ -740,21 +740,29 @@
 //! handler or a task is caught and does not.
 //!
 //! A stop ([`App::stop`](crate::App::stop) from any thread, or SIGINT or
-//! SIGTERM during `run`; a second signal exits at once) reaches each
-//! worker's loop through its remote queue. Each worker then:
+//! SIGTERM during `run`; a second signal exits at once, with status 130 for
+//! SIGINT and 143 for SIGTERM) reaches each worker's loop through its
+//! remote queue. Each worker then:
 //!
 //! 1. stops accepting and runs `before_server_stop`;
 //! 2. tells its connections to wind down: idle keep-alive connections
 //!    close, in-flight requests are answered with `Connection: close`,
 //!    streamed bodies end, websockets close with 1001 and their handlers
 //!    are cancelled;
-//! 3. waits for the connections until the graceful timeout, then cancels
-//!    those left;
+//! 3. waits for the connections until the graceful timeout (counted from
+//!    the stop), then cancels those left with no grace: a later cancel
+//!    with a shorter grace shortens an earlier one, so they are dropped at
+//!    once even if they were cleaning up;
 //! 4. cancels its tasks (`shutdown_tasks`) with the time that is left (at
 //!    least 10 ms): a task that observes the cancel may clean up until
 //!    then, one that does not is dropped at once, and one that overruns is
 //!    dropped when its grace ends. So a stop never hangs on a task;
 //! 5. runs `after_server_stop`.
+//!
+//! The listeners of each stop phase share a quarter of the graceful timeout
+//! (one that overruns is dropped and logged by name), so a stop never hangs
+//! on a listener either: a worker stops within 1.25 × the graceful timeout,
+//! and `run` returns within 1.5 × it (`main_process_stop` included).
 //!
 //! Source: `src/app/workers.rs` (`App::run`, `App::serve`, `App::stop`,
 //! `bind`), `src/app/server.rs` (`run_worker`, `serve`,
@@ -1021,6 +1029,13 @@
 //! of one worker, as in Sanic, while
 //! [`dispatch_all`](crate::App::dispatch_all) broadcasts to every worker
 //! from any thread: one `POST` on worker 1 can wake feeds on all workers.
+//!
+//! `app.event()` is one-shot, as in Sanic: a dispatch that comes while the
+//! handler is busy in `ws.send` is missed. Where every notification
+//! matters, subscribe once before the loop
+//! ([`subscribe`](crate::App::subscribe), as the demo's `/feed` and the
+//! README do): each dispatch is queued (bounded; when full the oldest is
+//! dropped and counted) until `recv` takes it.
 //!
 //! In this example the receiver also answers each message, so that the
 //! client knows the handler is already waiting for the event; the rest is

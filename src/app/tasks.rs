@@ -141,13 +141,18 @@ impl App {
     /// Adds a background task (a future, or a factory with or without the
     /// app; see [`IntoTask`]).
     ///
-    /// On a running loop the task starts now on this worker and its handle
-    /// comes back (`Some`). Before `run` it is kept and `None` comes back: a
-    /// factory runs on every worker, a plain future once on worker 0.
+    /// On a running loop the task starts now on this loop and its handle
+    /// comes back (`Some`). Before `run`, or inside `main_process_start`,
+    /// it is kept and `None` comes back: a factory runs on every worker, a
+    /// plain future once on worker 0. While the app runs, from a thread
+    /// that runs no loop, a factory starts on every running worker now (and
+    /// is kept for later runs) and `None` comes back.
     ///
     /// # Errors
     ///
-    /// None for an unnamed task; see [`add_named_task`](Self::add_named_task).
+    /// [`Error::FutureOffWorker`] for a plain future added while the app
+    /// runs from a thread that runs no loop (it cannot reach a worker);
+    /// for a name, see [`add_named_task`](Self::add_named_task).
     ///
     /// # Examples
     ///
