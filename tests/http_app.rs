@@ -258,6 +258,19 @@ fn a_client_that_half_closes_after_its_request_gets_the_response_then_a_close() 
         client.read_to_end(&mut rest).unwrap();
         assert!(rest.is_empty(), "then the server closes: {rest:?}");
     }
+    // Pipelined requests sent before the half-close are all answered.
+    let mut client = connect(server.local_addr());
+    client
+        .write_all(b"GET /slow HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut all = String::new();
+    client.read_to_string(&mut all).unwrap();
+    assert_eq!(all.matches("HTTP/1.1 200 OK").count(), 2, "{all}");
+    assert!(
+        all.contains("late but here") && all.ends_with("at once"),
+        "{all}"
+    );
     server.stop();
     server.join().unwrap();
 }

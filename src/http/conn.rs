@@ -153,7 +153,7 @@ impl Conn {
             self.served += 1;
             let close = close
                 || panicked
-                || self.read_closed
+                || (self.read_closed && self.rbuf.is_empty())
                 || self.shutdown.is_triggered()
                 || wants_close(&response);
             if let Err(end) = self.respond(response, version, is_head, close).await {

@@ -97,7 +97,6 @@ impl Segment {
 }
 
 /// Why a route could not be added.
-#[allow(dead_code)] // used by the application layer
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RouteError {
     /// The pattern is not valid Sanic syntax; the text says why.
@@ -194,7 +193,6 @@ struct Route<T> {
 }
 
 /// The result of a lookup.
-#[allow(dead_code)] // used by the application layer
 #[derive(Debug)]
 pub(crate) enum Match<'a, T> {
     /// A route for this method and path, with its parameters.
@@ -206,7 +204,6 @@ pub(crate) enum Match<'a, T> {
 }
 
 /// Routes by method and path.
-#[allow(dead_code)] // used by the application layer
 #[derive(Debug)]
 pub(crate) struct Router<T> {
     /// Routes, best first (see the module doc).
@@ -221,7 +218,7 @@ impl<T> Default for Router<T> {
     }
 }
 
-#[allow(dead_code)] // used by the application layer
+#[cfg_attr(not(test), allow(dead_code))] // strict slashes and `patterns`: only the tests use them
 impl<T> Router<T> {
     /// An empty table with non-strict slashes.
     pub(crate) const fn new() -> Self {
