@@ -145,7 +145,8 @@ macro_rules! cancel_methods {
         /// Asks the task to stop (DESIGN's cancel model): the flag is set and
         /// the task is polled once more; if it does not observe the cancel
         /// it is dropped at once, if it does it may clean up within the
-        /// runtime's grace period. No-op for a task that has ended.
+        /// runtime's grace period. No-op for a task that has ended or was
+        /// cancelled already.
         ///
         /// # Examples
         ///
@@ -181,7 +182,10 @@ macro_rules! cancel_methods {
         }
 
         /// Like [`cancel_with`](Self::cancel_with), with this grace period
-        /// instead of the runtime's.
+        /// instead of the runtime's. On a task cancelled already, only a
+        /// shorter grace changes anything: it replaces the earlier one, even
+        /// during the cleanup (`Duration::ZERO` drops the task at the next
+        /// turn).
         ///
         /// # Examples
         ///
