@@ -363,19 +363,20 @@ impl Conn {
                 Ok(())
             }
             Body::Stream(stream) => {
-                // An HTTP/1.0 client cannot read chunks: send raw, then close.
-                let raw = version == Version::Http10;
-                let (framing, persist) = if raw {
-                    (Framing::Unframed, Persist::Close)
-                } else {
-                    (Framing::Chunked, persist)
+                // A length known in advance (a file) is sent as it is;
+                // otherwise chunked, except to an HTTP/1.0 client, which
+                // cannot read chunks: raw, then close.
+                let (framing, persist) = match (stream.length(), version) {
+                    (Some(n), _) => (Framing::Length(n), persist),
+                    (None, Version::Http10) => (Framing::Unframed, Persist::Close),
+                    (None, Version::Http11) => (Framing::Chunked, persist),
                 };
                 encode_head(self.wbuf_mut(), status, &headers, framing, persist);
                 if is_head {
                     return Ok(());
                 }
-                self.stream_body(stream, raw).await?;
-                if raw {
+                self.stream_body(stream, framing).await?;
+                if framing == Framing::Unframed {
                     Err(End::Close)
                 } else {
                     Ok(())
@@ -386,10 +387,16 @@ impl Conn {
 
     /// Writes a streamed body chunk by chunk as the handler sends it. A
     /// graceful stop ends the body (an event stream never would by itself)
-    /// and the connection closes after it.
-    async fn stream_body(&mut self, mut stream: BodyStream, raw: bool) -> Result<(), End> {
+    /// and the connection closes after it. A body of announced length gets
+    /// no more than that many bytes, and one that ends short closes the
+    /// connection (the client cannot otherwise tell).
+    async fn stream_body(&mut self, mut stream: BodyStream, framing: Framing) -> Result<(), End> {
         let shutdown = self.shutdown.clone();
         let mut stopping = std::pin::pin!(shutdown.triggered());
+        let mut left = match framing {
+            Framing::Length(n) => Some(n),
+            _ => None,
+        };
         loop {
             self.flush().await?;
             let next = poll_fn(|cx| match stream.poll_next(cx) {
@@ -400,14 +407,23 @@ impl Conn {
             })
             .await
             .ok_or(End::Quiet)?;
-            match (next, raw) {
-                (Some(chunk), true) => self.wbuf_mut().extend_from_slice(&chunk),
-                (Some(chunk), false) => encode_chunk(self.wbuf_mut(), &chunk),
-                (None, true) => return Ok(()),
-                (None, false) => {
+            match (next, framing) {
+                (Some(chunk), Framing::Chunked) => encode_chunk(self.wbuf_mut(), &chunk),
+                (Some(chunk), _) => {
+                    let take = left.map_or(chunk.len(), |left| {
+                        usize::try_from(left).map_or(chunk.len(), |left| left.min(chunk.len()))
+                    });
+                    if let Some(left) = &mut left {
+                        *left -= take as u64;
+                    }
+                    self.wbuf_mut().extend_from_slice(&chunk[..take]);
+                }
+                (None, Framing::Chunked) => {
                     encode_last_chunk(self.wbuf_mut());
                     return Ok(());
                 }
+                (None, _) if left.is_some_and(|left| left > 0) => return Err(End::Close),
+                (None, _) => return Ok(()),
             }
         }
     }

@@ -10,6 +10,7 @@ use std::str::FromStr;
 
 use percent_encoding::percent_decode_str;
 
+use super::ctx::Ctx;
 use super::error::HttpError;
 use super::headers::Headers;
 use super::method::{Method, Version};
@@ -59,6 +60,8 @@ pub struct Request {
     id: OnceCell<String>,
     /// The client's address.
     peer: SocketAddr,
+    /// Per-request storage for middleware and handlers.
+    ctx: Ctx,
     /// A slot the application layer uses to attach its state.
     #[allow(dead_code)] // set and read by the application layer
     pub(crate) ext: Option<Rc<dyn Any>>,
@@ -173,8 +176,23 @@ impl Request {
             query: OnceCell::new(),
             id: OnceCell::new(),
             peer,
+            ctx: Ctx::default(),
             ext: None,
         }
+    }
+
+    /// Per-request storage (Sanic's `request.ctx`): what request middleware
+    /// store here, handlers and response middleware read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let request = sanio::Request::new(sanio::Method::Get, "/");
+    /// request.ctx().insert(42u32);
+    /// assert_eq!(request.ctx().get::<u32>(), Some(42));
+    /// ```
+    pub fn ctx(&self) -> &Ctx {
+        &self.ctx
     }
 
     /// The method.
