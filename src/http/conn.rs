@@ -482,17 +482,19 @@ impl Conn {
     /// Answers with an error status, then closes.
     async fn fail(&mut self, status: StatusCode, message: &'static str) {
         log::debug!("{}: {status}: {message}", self.peer);
+        // JSON like every other error answer: {"error": "<message>"}.
+        let body = super::error::HttpError::new(status, message).json_body();
         let mut headers = super::headers::Headers::with_capacity(1, 40);
-        headers.append("content-type", "text/plain; charset=utf-8");
+        headers.append("content-type", "application/json");
         let wbuf = self.wbuf_mut();
         encode_head(
             wbuf,
             status,
             &headers,
-            Framing::Length(message.len() as u64),
+            Framing::Length(body.len() as u64),
             Persist::Close,
         );
-        wbuf.extend_from_slice(message.as_bytes());
+        wbuf.extend_from_slice(&body);
         self.close_gracefully().await;
     }
 
