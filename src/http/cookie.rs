@@ -13,8 +13,9 @@ use std::time::{Duration, SystemTime};
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 
+use super::error::HttpError;
 use super::request::Request;
-use super::response::Response;
+use super::response::{IntoResponse, Response};
 
 /// Bytes a cookie value (RFC 6265 `cookie-octet`) may not hold, plus `%`
 /// so that encoding round-trips.
@@ -88,6 +89,20 @@ impl fmt::Display for CookieError {
 }
 
 impl std::error::Error for CookieError {}
+
+impl From<CookieError> for HttpError {
+    /// A 500: cookie names are chosen by the program, so a bad one is the
+    /// server's fault.
+    fn from(err: CookieError) -> Self {
+        HttpError::internal(err.to_string())
+    }
+}
+
+impl IntoResponse for CookieError {
+    fn into_response(self) -> Response {
+        HttpError::from(self).into_response()
+    }
+}
 
 /// A `Set-Cookie` field to send: name, value and attributes.
 ///
