@@ -147,7 +147,12 @@ fn hostile_forms_get_413_400_415_with_clear_messages() {
         (
             "/small",
             MULTIPART,
-            multipart(&[("a", None, b"1"), ("b", None, b"2"), ("c", None, b"3"), ("d", None, b"4")]),
+            multipart(&[
+                ("a", None, b"1"),
+                ("b", None, b"2"),
+                ("c", None, b"3"),
+                ("d", None, b"4"),
+            ]),
             413,
             "more than 3 parts",
         ),
@@ -186,14 +191,29 @@ fn hostile_forms_get_413_400_415_with_clear_messages() {
             400,
             "malformed form",
         ),
-        ("/form", "multipart/form-data", multipart(&[("a", None, b"1")]), 400, "malformed form"),
-        ("/form", "application/json", b"{}".to_vec(), 415, "expected a form"),
+        (
+            "/form",
+            "multipart/form-data",
+            multipart(&[("a", None, b"1")]),
+            400,
+            "malformed form",
+        ),
+        (
+            "/form",
+            "application/json",
+            b"{}".to_vec(),
+            415,
+            "expected a form",
+        ),
     ];
     for (path, content_type, body, status, message) in cases {
         let reply = post(addr, path, content_type, &body);
         assert_eq!(reply.status, status, "{message}: {}", reply.text());
         assert_eq!(reply.header("content-type"), Some("application/json"));
-        let error = json_of(&reply)["error"].as_str().unwrap_or_default().to_owned();
+        let error = json_of(&reply)["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         assert!(error.contains(message), "{error:?} should say {message:?}");
     }
     // The request body limit applies before any form limit.
