@@ -466,7 +466,11 @@ mod tests {
 
     #[test]
     fn parse_table() {
-        let table: &[(&[&str], &[(&str, &str)])] = &[
+        type Case = (
+            &'static [&'static str],
+            &'static [(&'static str, &'static str)],
+        );
+        let table: &[Case] = &[
             (&["a=1"], &[("a", "1")]),
             (&["a=1; b=2"], &[("a", "1"), ("b", "2")]),
             (&["a=1;b=2", "c=3"], &[("a", "1"), ("b", "2"), ("c", "3")]),

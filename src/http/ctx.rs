@@ -11,6 +11,9 @@ use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 
+/// (type, value) pairs.
+type Values = Vec<(TypeId, Rc<dyn Any>)>;
+
 /// Typed values attached to one request (one per type).
 ///
 /// # Examples
@@ -29,7 +32,7 @@ use std::rc::Rc;
 #[derive(Clone, Default)]
 pub struct Ctx {
     /// (type, value) pairs.
-    values: Rc<RefCell<Vec<(TypeId, Rc<dyn Any>)>>>,
+    values: Rc<RefCell<Values>>,
 }
 
 impl Ctx {

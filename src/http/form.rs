@@ -420,7 +420,11 @@ mod tests {
             .max_parts(3)
             .max_field_bytes(5)
             .max_total_bytes(40);
-        let cases: &[(&str, Result<&[(&str, &str)], FormError>)] = &[
+        type Case = (
+            &'static str,
+            Result<&'static [(&'static str, &'static str)], FormError>,
+        );
+        let cases: &[Case] = &[
             ("", Ok(&[])),
             ("a=1", Ok(&[("a", "1")])),
             (
