@@ -335,10 +335,11 @@ fn blueprints_prefix_nest_match_hosts_and_add_listeners() {
 
     let server = serve(&app);
     let addr = server.local_addr();
-    assert_eq!(started.load(Ordering::SeqCst), 1);
     let host =
         |h: &str| format!("GET /api/items/5 HTTP/1.1\r\nHost: {h}\r\nConnection: close\r\n\r\n");
     assert_eq!(raw(addr, &host("api.test")).text(), "item 5");
+    // Answered, so the worker's before_server_start listeners have run.
+    assert_eq!(started.load(Ordering::SeqCst), 1);
     assert_eq!(raw(addr, &host("API.test:8080")).text(), "item 5");
     assert_eq!(raw(addr, &host("other.test")).status, 404);
     let typed = raw(
@@ -397,6 +398,52 @@ fn app_state_worker_state_and_request_ctx() {
         "one factory call per worker"
     );
     assert!(matches!(app.state(1u8), Err(sanio::Error::Frozen(_))));
+    server.stop();
+    server.join().unwrap();
+}
+
+#[test]
+fn the_cors_helper_answers_preflights_and_marks_responses() {
+    let app = App::new("cors");
+    app.cors("https://example.com").unwrap();
+    app.post("/api", |_req: Request| async { "posted" })
+        .unwrap();
+    let server = serve(&app);
+    let addr = server.local_addr();
+    let preflight = raw(
+        addr,
+        "OPTIONS /api HTTP/1.1\r\nHost: t\r\nOrigin: https://example.com\r\n\
+         Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\n\
+         Connection: close\r\n\r\n",
+    );
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://example.com")
+    );
+    assert!(preflight
+        .header("access-control-allow-methods")
+        .is_some_and(|m| m.contains("POST")));
+    assert_eq!(
+        preflight.header("access-control-allow-headers"),
+        Some("content-type")
+    );
+    let posted = raw(
+        addr,
+        "POST /api HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(posted.text(), "posted");
+    assert_eq!(
+        posted.header("access-control-allow-origin"),
+        Some("https://example.com")
+    );
+    assert_eq!(posted.header("vary"), Some("Origin"));
+    // A plain OPTIONS (no preflight) is routed as usual.
+    let plain = raw(
+        addr,
+        "OPTIONS /api HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(plain.status, 405);
     server.stop();
     server.join().unwrap();
 }

@@ -18,6 +18,7 @@
 
 mod blueprint;
 mod config;
+mod cors;
 mod dispatch;
 mod error;
 mod handler;
