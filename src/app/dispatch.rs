@@ -64,6 +64,8 @@ pub(crate) struct Route {
     pub(crate) handler: SharedHandler,
     /// The blueprint's additions, if a blueprint registered it.
     pub(crate) scope: Option<Arc<Scope>>,
+    /// The handler reads the body as a stream (`route_streaming`).
+    pub(crate) streaming: bool,
 }
 
 /// True when `host` (a `Host` header) names `want`, port and case aside.

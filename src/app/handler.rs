@@ -96,6 +96,10 @@ impl Service for AppService {
     fn call(self: Rc<Self>, request: Request) -> Pin<Box<dyn Future<Output = Response>>> {
         Box::pin(async move { self.answer(request).await })
     }
+
+    fn streams_body(&self, request: &Request) -> bool {
+        self.routes.streams(request)
+    }
 }
 
 impl AppService {

@@ -54,9 +54,22 @@ impl Routes {
         handler: Arc<dyn Handler>,
         scope: Option<Arc<Scope>>,
     ) -> Result<(), Error> {
+        let route = Route {
+            handler,
+            scope,
+            streaming: false,
+        };
         self.router
-            .add(method, path, Route { handler, scope })
+            .add(method, path, route)
             .map_err(|err| Error::Route(err.to_string()))
+    }
+
+    /// True when `request` goes to a streaming route.
+    pub(crate) fn streams(&self, request: &Request) -> bool {
+        matches!(
+            self.router.at(request.method(), request.path()),
+            Match::Found(route, _) if route.streaming
+        )
     }
 }
 
@@ -97,6 +110,39 @@ impl App {
     pub fn route(&self, method: Method, path: &str, handler: impl Handler) -> Result<(), Error> {
         self.with_routes("a route", |routes| {
             routes.add(method, path, Arc::new(handler), None)
+        })?
+    }
+
+    /// Routes `method` requests for `path` to a handler that reads the
+    /// body as it arrives, through [`Request::body_stream`] (or
+    /// `Request::form_stream` for uploads), instead of getting it whole:
+    /// for large uploads. The request body limit still applies, counted as
+    /// the body passes; a handler that answers before reading it all closes
+    /// the connection after its response.
+    ///
+    /// # Errors
+    ///
+    /// As [`route`](Self::route).
+    ///
+    /// # Examples
+    ///
+    /// See [`RequestBody`](crate::http::RequestBody).
+    pub fn route_streaming(
+        &self,
+        method: Method,
+        path: &str,
+        handler: impl Handler,
+    ) -> Result<(), Error> {
+        self.with_routes("a route", |routes| {
+            let route = Route {
+                handler: Arc::new(handler),
+                scope: None,
+                streaming: true,
+            };
+            routes
+                .router
+                .add(method, path, route)
+                .map_err(|err| Error::Route(err.to_string()))
         })?
     }
 

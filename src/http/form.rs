@@ -106,6 +106,11 @@ impl FormLimits {
         self
     }
 
+    /// The total limit.
+    pub(crate) fn max_total_bytes_value(&self) -> usize {
+        self.max_total_bytes
+    }
+
     /// The parts limit.
     ///
     /// # Examples
@@ -289,11 +294,16 @@ pub enum FormError {
         /// The limit crossed.
         limit: usize,
     },
-    /// The form body over `max_total_bytes`. 413.
+    /// The form body over `max_total_bytes` (0: over the request body
+    /// limit). 413.
     TooLarge(usize),
     /// The body does not parse (a bad boundary, a truncated part, a text
-    /// field that is not UTF-8). 400.
+    /// field that is not UTF-8), or the connection ended mid-body. 400.
     Malformed(String),
+    /// `form_stream` on a route that was not added with
+    /// `App::route_streaming` (its body was read whole). 500: a bug in the
+    /// app, not the client.
+    NotStreamed,
 }
 
 impl FormError {
@@ -312,6 +322,7 @@ impl FormError {
             | FormError::PartTooLarge { .. }
             | FormError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             FormError::Malformed(_) => StatusCode::BAD_REQUEST,
+            FormError::NotStreamed => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -328,8 +339,12 @@ impl fmt::Display for FormError {
                 let what = if *file { "file" } else { "field" };
                 write!(f, "form {what} {name:?} is larger than {limit} bytes")
             }
+            FormError::TooLarge(0) => f.write_str("request body too large"),
             FormError::TooLarge(n) => write!(f, "form is larger than {n} bytes"),
             FormError::Malformed(why) => write!(f, "malformed form: {why}"),
+            FormError::NotStreamed => f.write_str(
+                "form_stream needs a route added with App::route_streaming",
+            ),
         }
     }
 }

@@ -41,6 +41,7 @@
 #![forbid(unsafe_code)]
 
 mod body;
+mod body_stream;
 mod buf;
 mod conn;
 mod cookie;
@@ -66,6 +67,7 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
+pub use body_stream::{BodyError, RequestBody};
 pub use cookie::{Cookie, CookieError, SameSite};
 pub use ctx::Ctx;
 pub use error::HttpError;
@@ -73,6 +75,8 @@ pub use form::{Form, FormError, FormFile, FormLimits};
 pub use headers::Headers;
 pub use limits::Limits;
 pub use method::{Method, Version};
+#[cfg(feature = "multipart")]
+pub use multipart::{FormPart, FormStream};
 pub use request::Request;
 pub use response::{IntoResponse, Response};
 pub use router::Params;

@@ -1,17 +1,21 @@
-//! `multipart/form-data` bodies into a [`Form`](super::Form), through
-//! `multer` (behind the default `multipart` feature).
+//! `multipart/form-data` bodies, through `multer` (behind the default
+//! `multipart` feature): whole into a [`Form`](super::Form), or part by
+//! part as they arrive with [`FormStream`].
 //!
-//! `multer` is runtime-agnostic: it reads any `Stream` of byte chunks. Here
-//! the stream is the body already read, fed in 64 KiB slices, so the parse
-//! never waits and is driven to its end with one poll; the limits are
-//! checked as each chunk of each part arrives.
+//! `multer` is runtime-agnostic: it reads any `Stream` of byte chunks. For
+//! a whole form the stream is the body already read, fed in 64 KiB slices,
+//! so the parse never waits and is driven to its end with one poll; for a
+//! `FormStream` it is the connection's [`RequestBody`](super::RequestBody).
+//! Either way the limits are checked as each chunk of each part arrives.
 
 use std::convert::Infallible;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
 
+use super::body_stream::BodyError;
 use super::form::{Form, FormError, FormFile, FormLimits};
+use super::request::Request;
 
 /// Bytes per slice handed to the parser.
 const SLICE: usize = 64 * 1024;
@@ -165,3 +169,260 @@ mod tests {
         assert_eq!(err.status().as_u16(), 400);
     }
 }
+
+/// The form body passed `max_total_bytes` while streaming.
+#[derive(Debug)]
+struct OverTotal(usize);
+
+impl std::fmt::Display for OverTotal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "form is larger than {} bytes", self.0)
+    }
+}
+
+impl std::error::Error for OverTotal {}
+
+/// A multipart form read part by part as the body arrives: for uploads too
+/// large to hold (see `App::route_streaming`). Parts must be read in
+/// order; asking for the next part skips what is left of this one.
+///
+/// # Examples
+///
+/// ```
+/// use sanio::http::FormLimits;
+/// use sanio::{App, HttpError, Method, Request};
+///
+/// let app = App::new("uploads");
+/// app.route_streaming(Method::Post, "/upload", |mut req: Request| async move {
+///     let limits = FormLimits::default().max_file_bytes(1 << 30);
+///     let mut form = req.form_stream(limits)?;
+///     let mut sizes = Vec::new();
+///     while let Some(mut part) = form.next_part().await? {
+///         let mut size = 0;
+///         while let Some(chunk) = part.chunk().await? {
+///             size += chunk.len(); // write it to disk, hash it...
+///         }
+///         sizes.push(format!("{}={size}", part.name()));
+///     }
+///     Ok::<_, HttpError>(sizes.join(","))
+/// })
+/// .unwrap();
+/// ```
+pub struct FormStream {
+    /// The parser over the body stream.
+    inner: multer::Multipart<'static>,
+    /// The limits.
+    limits: FormLimits,
+    /// Parts so far.
+    parts: usize,
+}
+
+/// One part of a [`FormStream`]: a field or a file, read chunk by chunk.
+pub struct FormPart {
+    /// The parser's field.
+    inner: multer::Field<'static>,
+    /// The field name.
+    name: String,
+    /// The file name, for a file.
+    filename: Option<String>,
+    /// The part's content type.
+    content_type: Option<String>,
+    /// Bytes read so far.
+    seen: usize,
+    /// The limits.
+    limits: FormLimits,
+}
+
+impl FormStream {
+    /// The next part, or `None` after the last.
+    ///
+    /// # Errors
+    ///
+    /// [`FormError`]: too many parts, a body over a limit, a malformed
+    /// body, or a connection that ended early.
+    ///
+    /// # Examples
+    ///
+    /// See [`FormStream`].
+    pub async fn next_part(&mut self) -> Result<Option<FormPart>, FormError> {
+        let Some(field) = self.inner.next_field().await.map_err(stream_error)? else {
+            return Ok(None);
+        };
+        self.parts += 1;
+        self.limits.check_parts(self.parts)?;
+        Ok(Some(FormPart {
+            name: field.name().unwrap_or("").to_owned(),
+            filename: field.file_name().map(str::to_owned),
+            content_type: field.content_type().map(ToString::to_string),
+            inner: field,
+            seen: 0,
+            limits: self.limits.clone(),
+        }))
+    }
+}
+
+impl FormPart {
+    /// The field name.
+    ///
+    /// # Examples
+    ///
+    /// See [`FormStream`].
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The file name the client gave, for a file (a label, never a path to
+    /// trust).
+    ///
+    /// # Examples
+    ///
+    /// See [`FormStream`].
+    pub fn filename(&self) -> Option<&str> {
+        self.filename.as_deref()
+    }
+
+    /// The part's `Content-Type`, if sent.
+    ///
+    /// # Examples
+    ///
+    /// See [`FormStream`].
+    pub fn content_type(&self) -> Option<&str> {
+        self.content_type.as_deref()
+    }
+
+    /// The next chunk of this part, `None` at its end.
+    ///
+    /// # Errors
+    ///
+    /// [`FormError`]: the part over its limit (`max_field_bytes` or
+    /// `max_file_bytes`), the form over `max_total_bytes`, a malformed body.
+    ///
+    /// # Examples
+    ///
+    /// See [`FormStream`].
+    pub async fn chunk(&mut self) -> Result<Option<Vec<u8>>, FormError> {
+        let Some(chunk) = self.inner.chunk().await.map_err(stream_error)? else {
+            return Ok(None);
+        };
+        self.seen += chunk.len();
+        self.limits
+            .check_part(&self.name, self.filename.is_some(), self.seen)?;
+        Ok(Some(chunk.to_vec()))
+    }
+
+    /// The rest of this part as text (for a field).
+    ///
+    /// # Errors
+    ///
+    /// As [`chunk`](Self::chunk), and a 400 for text that is not UTF-8.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # async fn f(mut form: sanio::http::FormStream) -> Result<(), sanio::FormError> {
+    /// while let Some(part) = form.next_part().await? {
+    ///     if part.filename().is_none() {
+    ///         let _value: String = part.text().await?;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn text(mut self) -> Result<String, FormError> {
+        let mut data = Vec::new();
+        while let Some(chunk) = self.chunk().await? {
+            data.extend_from_slice(&chunk);
+        }
+        String::from_utf8(data)
+            .map_err(|_| FormError::Malformed(format!("field {:?} is not UTF-8", self.name)))
+    }
+}
+
+impl std::fmt::Debug for FormStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FormStream")
+            .field("parts", &self.parts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for FormPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FormPart")
+            .field("name", &self.name)
+            .field("filename", &self.filename)
+            .field("seen", &self.seen)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A parser error, with the body's own errors told apart.
+fn stream_error(err: multer::Error) -> FormError {
+    if let multer::Error::StreamReadFailed(source) = &err {
+        if let Some(over) = source.downcast_ref::<OverTotal>() {
+            return FormError::TooLarge(over.0);
+        }
+        if let Some(body) = source.downcast_ref::<BodyError>() {
+            return match body {
+                BodyError::TooLarge => FormError::TooLarge(0),
+                other => FormError::Malformed(other.to_string()),
+            };
+        }
+    }
+    malformed(err)
+}
+
+impl Request {
+    /// The body of a streaming route as a multipart form read part by
+    /// part (see [`FormStream`]); `limits` apply as it passes, the request
+    /// body limit too.
+    ///
+    /// # Errors
+    ///
+    /// [`FormError::UnsupportedType`] unless the body is
+    /// `multipart/form-data` (read small urlencoded forms with
+    /// [`form`](Self::form) on a plain route); [`FormError::NotStreamed`]
+    /// when the route is not a streaming one.
+    ///
+    /// # Examples
+    ///
+    /// See [`FormStream`].
+    pub fn form_stream(&mut self, limits: FormLimits) -> Result<FormStream, FormError> {
+        let content_type = self.header("content-type").unwrap_or("").to_owned();
+        let boundary = match multer::parse_boundary(&content_type) {
+            Ok(boundary) => boundary,
+            Err(_)
+                if !content_type
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/form-data") =>
+            {
+                return Err(FormError::UnsupportedType(content_type));
+            }
+            Err(err) => return Err(FormError::Malformed(err.to_string())),
+        };
+        let body = self.body_stream().ok_or(FormError::NotStreamed)?;
+        let total = limits.max_total_bytes_value();
+        let chunks =
+            futures_util::stream::unfold((body, 0usize), move |(mut body, seen)| async move {
+                match body.chunk().await {
+                    Ok(Some(chunk)) if seen + chunk.len() > total => Some((
+                        Err(Box::new(OverTotal(total)) as BoxError),
+                        (body, usize::MAX),
+                    )),
+                    Ok(Some(chunk)) => {
+                        let seen = seen + chunk.len();
+                        Some((Ok(Bytes::from(chunk)), (body, seen)))
+                    }
+                    Ok(None) => None,
+                    Err(err) => Some((Err(Box::new(err) as BoxError), (body, seen))),
+                }
+            });
+        Ok(FormStream {
+            inner: multer::Multipart::new(chunks, boundary),
+            limits,
+            parts: 0,
+        })
+    }
+}
+
+/// The error type the parser's stream carries.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;

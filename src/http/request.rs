@@ -10,6 +10,7 @@ use std::str::FromStr;
 
 use percent_encoding::percent_decode_str;
 
+use super::body_stream::RequestBody;
 use super::ctx::Ctx;
 use super::error::HttpError;
 use super::headers::Headers;
@@ -62,6 +63,8 @@ pub struct Request {
     peer: SocketAddr,
     /// Per-request storage for middleware and handlers.
     ctx: Ctx,
+    /// The body as it arrives, for a streaming route.
+    stream: Option<RequestBody>,
     /// A slot the application layer uses to attach its state.
     #[allow(dead_code)] // set and read by the application layer
     pub(crate) ext: Option<Rc<dyn Any>>,
@@ -177,8 +180,28 @@ impl Request {
             id: OnceCell::new(),
             peer,
             ctx: Ctx::default(),
+            stream: None,
             ext: None,
         }
+    }
+
+    /// The body as a stream, for a route registered with
+    /// `App::route_streaming` (taken: later calls give `None`). Such a
+    /// request's [`body`](Self::body) is empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut request = sanio::Request::new(sanio::Method::Post, "/");
+    /// assert!(request.body_stream().is_none()); // not a streaming route
+    /// ```
+    pub fn body_stream(&mut self) -> Option<RequestBody> {
+        self.stream.take()
+    }
+
+    /// Gives the request its streamed body.
+    pub(crate) fn set_body_stream(&mut self, body: RequestBody) {
+        self.stream = Some(body);
     }
 
     /// Per-request storage (Sanic's `request.ctx`): what request middleware
