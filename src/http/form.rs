@@ -107,6 +107,7 @@ impl FormLimits {
     }
 
     /// The total limit.
+    #[cfg(feature = "multipart")]
     pub(crate) fn max_total_bytes_value(&self) -> usize {
         self.max_total_bytes
     }

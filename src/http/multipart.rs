@@ -326,6 +326,7 @@ impl FormPart {
     ///     }
     /// }
     /// # Ok(()) }
+    /// # let _ = f;
     /// ```
     pub async fn text(mut self) -> Result<String, FormError> {
         let mut data = Vec::new();
