@@ -1139,6 +1139,7 @@
 //! | `request.ctx.user = ...` | `req.ctx().insert(User(...))` |
 //! | `app.static("/static", "./static")` | `app.static_files("/static", "./static")` |
 //! | `request.form` / `request.files` | `req.form()?` (`.get(name)`, `.files()`) |
+//! | `@app.post(.., stream=True)` | `app.route_streaming(Method::Post, .., f)`, `req.body_stream()`, `req.form_stream(limits)` |
 //! | `request.cookies` / `response.add_cookie` | `req.cookie(name)` / `response.with_cookie(&Cookie::new(..)?)` |
 //! | `@app.exception(NotFound)` | `app.exception(StatusCode::NOT_FOUND, f)` |
 //!
@@ -1226,6 +1227,12 @@
 //! server.join()?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! A large upload goes to a streaming route: the connection calls the
+//! handler as soon as the head is read and feeds it the body chunk by chunk
+//! (`http/body_stream.rs`: a one-chunk slot; the socket is read only when
+//! the handler has taken the last chunk), so memory stays at a chunk or two
+//! whatever the upload's size, and the body limit is counted as it passes.
 //!
 //! Static files (`app.static_files("/static", dir)`) stream the file in
 //! 64 KiB chunks with `Content-Length`, answer `ETag`/`Last-Modified`

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sanio::http::FormLimits;
-use sanio::{App, Config, HttpError, Limits, Method, Request};
+use sanio::{App, Blueprint, Config, HttpError, Limits, Method, Request, StatusCode};
 use support::client::{connect, read_reply};
 
 /// Bytes the handler has seen so far, and its largest chunk.
@@ -73,6 +73,23 @@ fn serve(seen: &Arc<Seen>) -> sanio::Server {
         req.form_stream(FormLimits::default()).map(|_| "streamed?")
     })
     .unwrap();
+    let mut files = Blueprint::new("files").url_prefix("/files");
+    files.on_request(|req: Request| async move {
+        match req.header("authorization") {
+            Some(_) => Ok(req),
+            None => Err(HttpError::new(StatusCode::UNAUTHORIZED, "who?")),
+        }
+    });
+    files.route_streaming(Method::Put, "/<name:str>", |mut req: Request| async move {
+        let name: String = req.param("name")?;
+        let mut body = req.body_stream().expect("a streaming route");
+        let mut size = 0;
+        while let Some(chunk) = body.chunk().await? {
+            size += chunk.len();
+        }
+        Ok::<_, HttpError>(format!("{name}={size}"))
+    });
+    app.blueprint(files).unwrap();
     app.get("/", |_req: Request| async { "root" }).unwrap();
     let limits = Limits::default().max_body_bytes(16 << 20);
     app.serve(
@@ -232,6 +249,34 @@ fn limits_still_apply_and_unread_bodies_close_the_connection() {
         .write_all(b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\nConnection: close\r\n\r\na=1")
         .unwrap();
     assert_eq!(read_reply(&mut stream).unwrap().status, 415);
+    server.stop();
+    server.join().unwrap();
+}
+
+#[test]
+fn blueprints_stream_too_after_their_middleware() {
+    let seen = Arc::new(Seen::default());
+    let server = serve(&seen);
+    let addr = server.local_addr();
+    let mut stream = connect(addr);
+    stream
+        .write_all(b"PUT /files/a.bin HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello")
+        .unwrap();
+    let refused = read_reply(&mut stream).unwrap();
+    assert_eq!(refused.status, 401);
+    assert_eq!(
+        refused.header("connection"),
+        Some("close"),
+        "the body was not read"
+    );
+    let mut stream = connect(addr);
+    stream
+        .write_all(
+            b"PUT /files/a.bin HTTP/1.1\r\nHost: t\r\nAuthorization: x\r\nContent-Length: 5\r\n\r\nhello",
+        )
+        .unwrap();
+    let stored = read_reply(&mut stream).unwrap();
+    assert_eq!((stored.status, stored.text()), (200, "a.bin=5".into()));
     server.stop();
     server.join().unwrap();
 }

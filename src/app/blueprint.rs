@@ -47,8 +47,8 @@ pub struct Blueprint {
     prefix: String,
     /// Only requests for this host match.
     host: Option<String>,
-    /// (method, path, handler) in registration order.
-    routes: Vec<(Method, String, Arc<dyn Handler>)>,
+    /// (method, path, handler, streaming) in registration order.
+    routes: Vec<(Method, String, Arc<dyn Handler>, bool)>,
     /// The blueprint's middleware.
     middleware: Chain,
     /// The blueprint's error handlers.
@@ -135,7 +135,36 @@ impl Blueprint {
     /// ```
     pub fn route(&mut self, method: Method, path: &str, handler: impl Handler) -> &mut Blueprint {
         self.routes
-            .push((method, path.to_owned(), Arc::new(handler)));
+            .push((method, path.to_owned(), Arc::new(handler), false));
+        self
+    }
+
+    /// Routes `method` requests for `path` to a handler that reads the
+    /// body as it arrives (see `App::route_streaming`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sanio::{app::Blueprint, Method, Request};
+    ///
+    /// let mut bp = Blueprint::new("files").url_prefix("/files");
+    /// bp.route_streaming(Method::Put, "/<name:str>", |mut req: Request| async move {
+    ///     let mut body = req.body_stream().expect("a streaming route");
+    ///     let mut size = 0;
+    ///     while let Ok(Some(chunk)) = body.chunk().await {
+    ///         size += chunk.len();
+    ///     }
+    ///     format!("{size} bytes")
+    /// });
+    /// ```
+    pub fn route_streaming(
+        &mut self,
+        method: Method,
+        path: &str,
+        handler: impl Handler,
+    ) -> &mut Blueprint {
+        self.routes
+            .push((method, path.to_owned(), Arc::new(handler), true));
         self
     }
 
@@ -481,10 +510,10 @@ impl App {
             response: here.response.clone(),
             errors: here.errors.clone(),
         });
-        for (method, path, handler) in bp.routes {
+        for (method, path, handler, streaming) in bp.routes {
             let full = join(&here.prefix, &path);
             self.with_routes("a blueprint", |routes| {
-                routes.add(method, &full, handler, Some(Arc::clone(&scope)))
+                routes.add(method, &full, handler, Some(Arc::clone(&scope)), streaming)
             })?
             .map_err(|err| Error::Route(format!("blueprint {:?}: {err}", bp.name)))?;
         }

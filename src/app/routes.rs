@@ -53,11 +53,12 @@ impl Routes {
         path: &str,
         handler: Arc<dyn Handler>,
         scope: Option<Arc<Scope>>,
+        streaming: bool,
     ) -> Result<(), Error> {
         let route = Route {
             handler,
             scope,
-            streaming: false,
+            streaming,
         };
         self.router
             .add(method, path, route)
@@ -109,7 +110,7 @@ impl App {
     /// ```
     pub fn route(&self, method: Method, path: &str, handler: impl Handler) -> Result<(), Error> {
         self.with_routes("a route", |routes| {
-            routes.add(method, path, Arc::new(handler), None)
+            routes.add(method, path, Arc::new(handler), None, false)
         })?
     }
 
@@ -134,15 +135,7 @@ impl App {
         handler: impl Handler,
     ) -> Result<(), Error> {
         self.with_routes("a route", |routes| {
-            let route = Route {
-                handler: Arc::new(handler),
-                scope: None,
-                streaming: true,
-            };
-            routes
-                .router
-                .add(method, path, route)
-                .map_err(|err| Error::Route(err.to_string()))
+            routes.add(method, path, Arc::new(handler), None, true)
         })?
     }
 

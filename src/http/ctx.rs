@@ -7,7 +7,7 @@
 //! vector because a request rarely carries more than a few values.
 
 use std::any::{Any, TypeId};
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 
@@ -29,10 +29,20 @@ type Values = Vec<(TypeId, Rc<dyn Any>)>;
 /// assert_eq!(request.ctx().get::<User>(), Some(User("ada".into())));
 /// assert!(request.ctx().get::<u32>().is_none());
 /// ```
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct Ctx {
-    /// (type, value) pairs.
-    values: Rc<RefCell<Values>>,
+    /// (type, value) pairs, allocated on first insert or clone (most
+    /// requests never touch their ctx and pay nothing).
+    values: OnceCell<Rc<RefCell<Values>>>,
+}
+
+impl Clone for Ctx {
+    /// Another handle on the same values.
+    fn clone(&self) -> Ctx {
+        Ctx {
+            values: OnceCell::from(Rc::clone(self.shared())),
+        }
+    }
 }
 
 impl Ctx {
@@ -51,7 +61,7 @@ impl Ctx {
         let id = TypeId::of::<T>();
         // The old value is dropped after the borrow ends.
         let _old = {
-            let mut values = self.values.borrow_mut();
+            let mut values = self.shared().borrow_mut();
             match values.iter_mut().find(|(t, _)| *t == id) {
                 Some((_, slot)) => Some(std::mem::replace(slot, value)),
                 None => {
@@ -88,7 +98,7 @@ impl Ctx {
     pub fn with<T: 'static, R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
         // The value is taken out of the map first, so `f` may use the ctx.
         let value = {
-            let values = self.values.borrow();
+            let values = self.values.get()?.borrow();
             let id = TypeId::of::<T>();
             let (_, value) = values.iter().find(|(t, _)| *t == id)?;
             Rc::clone(value)
@@ -107,8 +117,11 @@ impl Ctx {
     /// assert!(!ctx.remove::<u16>());
     /// ```
     pub fn remove<T: 'static>(&self) -> bool {
+        let Some(values) = self.values.get() else {
+            return false;
+        };
         let removed = {
-            let mut values = self.values.borrow_mut();
+            let mut values = values.borrow_mut();
             let id = TypeId::of::<T>();
             values
                 .iter()
@@ -129,14 +142,43 @@ impl Ctx {
     /// ```
     pub fn contains<T: 'static>(&self) -> bool {
         let id = TypeId::of::<T>();
-        self.values.borrow().iter().any(|(t, _)| *t == id)
+        self.values
+            .get()
+            .is_some_and(|values| values.borrow().iter().any(|(t, _)| *t == id))
+    }
+
+    /// The shared values, allocated on first use.
+    fn shared(&self) -> &Rc<RefCell<Values>> {
+        self.values.get_or_init(Rc::default)
     }
 }
 
 impl fmt::Debug for Ctx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ctx")
-            .field("values", &self.values.borrow().len())
+            .field("values", &self.values.get().map_or(0, |v| v.borrow().len()))
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ctx;
+
+    #[test]
+    fn clones_share_values_whenever_they_were_made() {
+        let ctx = Ctx::default();
+        assert!(ctx.values.get().is_none(), "nothing allocated yet");
+        assert_eq!(ctx.get::<u8>(), None);
+        assert!(!ctx.remove::<u8>());
+        let early = ctx.clone();
+        ctx.insert(1u8);
+        assert_eq!(early.get::<u8>(), Some(1));
+        let late = ctx.clone();
+        late.insert(2u8);
+        assert_eq!(ctx.get::<u8>(), Some(2));
+        // `with` may use the ctx inside its closure.
+        assert_eq!(ctx.with(|v: &u8| ctx.insert(*v + 1)), Some(()));
+        assert_eq!(early.get::<u8>(), Some(3));
     }
 }
