@@ -1125,3 +1125,137 @@
 //! assert!(CLEANED_UP.load(Ordering::SeqCst));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # 11. The app on day two: middleware, blueprints, state, files, forms
+//!
+//! What a Sanic user reaches for after the first page, each in its own
+//! file: `app/middleware.rs`, `app/blueprint.rs`, `app/state.rs`,
+//! `app/dispatch.rs` (one request through all of it), and pure cores in
+//! `http/` for static files, forms and cookies.
+//!
+//! One request goes through, in this order:
+//!
+//! ```text
+//! route (404/405 if none; a blueprint's host must match)
+//! request middleware: the app's, then each blueprint's, outer to inner
+//!     (higher priority first, then registration order); one may answer
+//! handler (a panic is a 500)
+//! error handler: the nearest for the status, then the nearest catch-all
+//! response middleware: the blueprint's inner to outer, then the app's
+//!     (higher priority first, then REVERSE registration order)
+//! ```
+//!
+//! | Sanic | sanio |
+//! |---|---|
+//! | `@app.on_request` / `@app.on_response` | `app.on_request(f)` / `app.on_response(f)` (`_with_priority`) |
+//! | `Blueprint("admin", url_prefix="/admin")` | `Blueprint::new("admin").url_prefix("/admin")` |
+//! | `app.ctx.db = ...` | `app.state(Db(...))`, read with `req.state::<Db>()` |
+//! | one connection per worker | `app.worker_state(|| Conn::open())`, `req.worker_state::<Conn>()` |
+//! | `request.ctx.user = ...` | `req.ctx().insert(User(...))` |
+//! | `app.static("/static", "./static")` | `app.static_files("/static", "./static")` |
+//! | `request.form` / `request.files` | `req.form()?` (`.get(name)`, `.files()`) |
+//! | `@app.post(.., stream=True)` | `app.route_streaming(Method::Post, .., f)`, `req.body_stream()`, `req.form_stream(limits)` |
+//! | `request.cookies` / `response.add_cookie` | `req.cookie(name)` / `response.with_cookie(&Cookie::new(..)?)` |
+//! | `@app.exception(NotFound)` | `app.exception(StatusCode::NOT_FOUND, f)` |
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::net::TcpStream;
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//!
+//! use sanio::http::Cookie;
+//! use sanio::{App, Blueprint, Config, HttpError, Request, RequestInfo, Response, StatusCode};
+//!
+//! /// App-wide: shared by every worker.
+//! struct Visits(AtomicU64);
+//! /// Per request: set by a middleware, read by handlers.
+//! #[derive(Clone)]
+//! struct User(String);
+//!
+//! let app = App::new("day-two");
+//! app.state(Visits(AtomicU64::new(0)))?;
+//!
+//! // Who is calling: a cookie, kept in the request's ctx.
+//! app.on_request(|req: Request| async move {
+//!     if let Some(name) = req.cookie("user") {
+//!         req.ctx().insert(User(name));
+//!     }
+//!     req
+//! })?;
+//! // Every response says which request it answers.
+//! app.on_response(|info: RequestInfo, res: Response| async move {
+//!     res.with_header("x-request-id", info.id())
+//! })?;
+//!
+//! app.get("/", |req: Request| async move {
+//!     let visits = req.state::<Visits>().expect("set before run");
+//!     let n = visits.0.fetch_add(1, Ordering::Relaxed) + 1;
+//!     let user = req.ctx().get::<User>().map_or("stranger".to_owned(), |u| u.0);
+//!     Ok::<_, HttpError>(
+//!         Response::text(format!("hello {user}, visit {n}"))
+//!             .with_cookie(&Cookie::new("user", "ada")?.path("/").http_only(true)),
+//!     )
+//! })?;
+//!
+//! // A group under /admin that wants a header.
+//! let mut admin = Blueprint::new("admin").url_prefix("/admin");
+//! admin.on_request(|req: Request| async move {
+//!     match req.header("authorization") {
+//!         Some("Bearer letmein") => Ok(req),
+//!         _ => Err(HttpError::new(StatusCode::UNAUTHORIZED, "who are you?")),
+//!     }
+//! });
+//! admin.post("/echo", |req: Request| async move {
+//!     let form = req.form()?; // urlencoded or multipart, within limits
+//!     Ok::<_, HttpError>(format!("name={}", form.get("name").unwrap_or("?")))
+//! });
+//! app.blueprint(admin)?;
+//!
+//! let server = app.serve(Config::default().port(0))?;
+//! let ask = |raw: &str| -> std::io::Result<String> {
+//!     let mut stream = TcpStream::connect(server.local_addr())?;
+//!     stream.write_all(raw.as_bytes())?;
+//!     let mut reply = String::new();
+//!     stream.read_to_string(&mut reply)?;
+//!     Ok(reply)
+//! };
+//! let first = ask("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+//! assert!(first.ends_with("hello stranger, visit 1"));
+//! assert!(first.contains("set-cookie: user=ada; Path=/; HttpOnly\r\n"));
+//! assert!(first.contains("x-request-id: "));
+//! let again = ask("GET / HTTP/1.1\r\nHost: x\r\nCookie: user=ada\r\nConnection: close\r\n\r\n")?;
+//! assert!(again.ends_with("hello ada, visit 2"));
+//!
+//! let form = "name=Grace";
+//! let refused = ask(&format!(
+//!     "POST /admin/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+//!      Content-Length: {}\r\nConnection: close\r\n\r\n{form}", form.len()))?;
+//! assert!(refused.starts_with("HTTP/1.1 401"));
+//! assert!(refused.ends_with(r#"{"error": "who are you?"}"#));
+//! let echoed = ask(&format!(
+//!     "POST /admin/echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer letmein\r\n\
+//!      Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+//!      Connection: close\r\n\r\n{form}", form.len()))?;
+//! assert!(echoed.ends_with("name=Grace"));
+//!
+//! server.stop();
+//! server.join()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A large upload goes to a streaming route: the connection calls the
+//! handler as soon as the head is read and feeds it the body chunk by chunk
+//! (`http/body_stream.rs`: a one-chunk slot; the socket is read only when
+//! the handler has taken the last chunk), so memory stays at a chunk or two
+//! whatever the upload's size, and the body limit is counted as it passes.
+//!
+//! Static files (`app.static_files("/static", dir)`) stream the file in
+//! 64 KiB chunks with `Content-Length`, answer `ETag`/`Last-Modified`
+//! conditionals with 304 and one `Range` with 206 or 416, and refuse every
+//! path that could leave `dir`: see [`StaticFiles`](crate::http::StaticFiles)
+//! for the rules and `tests/static_files.rs` for the attempts.
+//!
+//! Left out on purpose: templating (render with any crate into
+//! `Response::html`), sessions (a signed cookie plus state is an app's
+//! choice of store), CORS beyond `app.cors(origin)` (preflights and
+//! `Access-Control-Allow-Origin` for one origin), and compression (belongs in a proxy, or a later opt-in feature).

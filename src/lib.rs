@@ -65,12 +65,13 @@ pub mod rt;
 pub mod ws;
 
 pub use app::{
-    App, Config, Error, Event, EventWait, IntoResult, IntoTask, Lifecycle, Server, Subscription,
-    Task, TaskError, TaskHandle, TaskState,
+    log_to_stderr, App, Blueprint, Config, Error, Event, EventWait, Handler, IntoFlow, IntoResult,
+    IntoTask, Lifecycle, RequestInfo, Server, Subscription, Task, TaskError, TaskHandle, TaskState,
 };
 
 pub use http::{
-    BodySender, Headers, HttpError, IntoResponse, Limits, Method, Request, Response, StatusCode,
+    BodySender, Cookie, Form, FormError, Headers, HttpError, IntoResponse, Limits, Method, Request,
+    Response, SameSite, StaticFiles, StatusCode,
 };
 
 pub use rt::{

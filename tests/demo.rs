@@ -1,4 +1,5 @@
-//! The demo app end to end: task routes, notify -> feed and events, purge.
+//! The demo app end to end: task routes, notify -> feed and events, purge;
+//! the static page, uploads, middleware headers and the admin blueprint.
 
 #![cfg(all(feature = "ws", feature = "json"))]
 
@@ -186,6 +187,118 @@ fn a_hundred_notifications_sent_back_to_back_all_reach_the_feed() {
     feed.close(None).unwrap();
     while feed.read().is_ok() {}
     drop(notifier);
+    server.stop();
+    server.join().unwrap();
+}
+
+#[test]
+fn static_page_upload_middleware_and_admin() {
+    let app = demo_app::build_with(Some("s3cret".into())).unwrap();
+    let server = app.serve(Config::default().port(0)).unwrap();
+    let addr = server.local_addr();
+
+    // The page and what sits beside it.
+    let page = get(addr, "/static/");
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(page.text().contains("<script src=\"app.js\">"));
+    assert_eq!(get(addr, "/static/index.html").body, page.body);
+    assert_eq!(
+        get(addr, "/static/app.js").header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(
+        get(addr, "/static/style.css").header("content-type"),
+        Some("text/css; charset=utf-8")
+    );
+    let old = get(addr, "/app");
+    assert_eq!(
+        (old.status, old.header("location")),
+        (302, Some("/static/"))
+    );
+    assert_eq!(get(addr, "/static/../app.rs").status, 404);
+
+    // Every response carries a request id and a timing.
+    let hello = get(addr, "/");
+    assert!(hello
+        .header("x-request-id")
+        .is_some_and(|id| id.len() == 36));
+    assert!(hello
+        .header("server-timing")
+        .is_some_and(|t| t.starts_with("app;dur=")));
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(b"GET /missing HTTP/1.1\r\nHost: t\r\nX-Request-ID: abc-123\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let missing = support::client::read_reply(&mut stream).unwrap();
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.header("x-request-id"), Some("abc-123"));
+
+    // Uploads, multipart and urlencoded.
+    let body = "--XX\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhi there\r\n\
+                --XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\
+                Content-Type: text/plain\r\n\r\nabcde\r\n--XX--\r\n";
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(
+            format!(
+                "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=XX\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let uploaded = support::client::read_reply(&mut stream).unwrap();
+    assert_eq!(uploaded.status, 200, "{}", uploaded.text());
+    assert_eq!(
+        json(&uploaded),
+        serde_json::json!({
+            "fields": { "note": "hi there" },
+            "files": [{ "field": "file", "filename": "a.txt", "content_type": "text/plain", "size": 5 }]
+        })
+    );
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\nConnection: close\r\n\r\nnote=ok")
+        .unwrap();
+    let urlencoded = support::client::read_reply(&mut stream).unwrap();
+    assert_eq!(
+        json(&urlencoded),
+        serde_json::json!({ "fields": { "note": "ok" }, "files": [] })
+    );
+    assert_eq!(request(addr, "POST", "/upload", "{}").status, 415);
+
+    // The admin blueprint wants the token.
+    let refused = get(addr, "/admin/tasks");
+    assert_eq!(refused.status, 401);
+    assert!(json(&refused)["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("bearer token")));
+    assert!(refused.header("x-request-id").is_some());
+    let admin = |token: &str| {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .write_all(
+                format!("GET /admin/tasks HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .unwrap();
+        support::client::read_reply(&mut stream).unwrap()
+    };
+    assert_eq!(admin("wrong").status, 401);
+    let listed = admin("s3cret");
+    assert_eq!(listed.status, 200);
+    assert!(json(&listed)["tasks"].is_array());
+    server.stop();
+    server.join().unwrap();
+
+    // Without a token configured, /admin is open.
+    let open = demo_app::build_with(None).unwrap();
+    let server = open.serve(Config::default().port(0)).unwrap();
+    assert_eq!(get(server.local_addr(), "/admin/tasks").status, 200);
     server.stop();
     server.join().unwrap();
 }

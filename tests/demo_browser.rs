@@ -1,6 +1,9 @@
-//! The demo page in a real browser: headless Chromium loads `/app`, posts a
-//! notification through the page's form, and the page shows it (it came
-//! back over the `/feed` websocket).
+//! The demo page in a real browser: headless Chromium loads `/app` (which
+//! redirects to the static page at `/static/`, with its script and styles
+//! beside it), posts a notification through the page's form, and the page
+//! shows it (it came back over the `/feed` websocket); then it uploads a
+//! file through the page's upload form (a browser-made multipart body) and
+//! the page shows what the server parsed.
 //!
 //! Chromium is driven over the DevTools protocol with the tungstenite
 //! client. Without a Chromium binary the test says so loudly on stderr and
@@ -186,6 +189,28 @@ fn browser_posts_a_notification_and_the_page_shows_it() {
         }
     }
     devtools.wait_until(&session, shown, "the notification");
+
+    // The page came from /static/, styled by the stylesheet beside it.
+    assert_eq!(
+        devtools.eval(&session, "location.pathname"),
+        json!("/static/")
+    );
+    assert_eq!(
+        devtools.eval(
+            &session,
+            "getComputedStyle(document.getElementById('status')).color"
+        ),
+        json!("rgb(102, 102, 102)")
+    );
+
+    // A browser-made multipart upload through the page's form.
+    let upload = "const form = document.getElementById('upload');                   form.note.value = 'from chromium';                   const files = new DataTransfer();                   files.items.add(new File(['twelve bytes'], 'hello.txt', { type: 'text/plain' }));                   form.file.files = files.files;                   form.requestSubmit(); true";
+    assert_eq!(devtools.eval(&session, upload), json!(true));
+    devtools.wait_until(
+        &session,
+        "(() => { const t = document.getElementById('uploaded').textContent;          if (!t) return false; const r = JSON.parse(t);          return r.fields.note === 'from chromium' && r.files.length === 1            && r.files[0].filename === 'hello.txt' && r.files[0].size === 12            && r.files[0].content_type === 'text/plain'; })()",
+        "the parsed upload",
+    );
 
     server.stop();
     server.join().unwrap();

@@ -1,19 +1,30 @@
-//! The demo's app: background tasks, routes, listeners. Shared by
-//! `main.rs` and the end-to-end test (`tests/demo.rs`).
+//! The demo's app: background tasks, routes, listeners, middleware, the
+//! `/admin` blueprint and the static page. Shared by `main.rs` and the
+//! end-to-end tests (`tests/demo.rs`, `tests/demo_browser.rs`).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use sanio::{App, Error, HttpError, Request, Response, StatusCode, WebSocket};
+use sanio::{
+    App, Blueprint, Error, HttpError, Request, RequestInfo, Response, StatusCode, WebSocket,
+};
 use serde_json::json;
 
-/// The page served at `/app`.
-const PAGE: &str = include_str!("page.html");
+/// The page, its script and its styles, served at `/static/`.
+const STATIC_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/demo/static");
 
-/// The demo app, ready to run.
+/// The demo app, ready to run; `/admin` takes the bearer token in
+/// `SANIO_ADMIN_TOKEN` (open when unset).
 pub fn build() -> Result<App, Error> {
+    build_with(std::env::var("SANIO_ADMIN_TOKEN").ok())
+}
+
+/// The demo app with `admin_token` guarding `/admin` (`None`: open).
+pub fn build_with(admin_token: Option<String>) -> Result<App, Error> {
     let app = App::new("demo");
     background_tasks(&app)?;
     routes(&app)?;
+    middleware(&app)?;
+    app.blueprint(admin(admin_token))?;
     app.listener(sanio::Lifecycle::BeforeServerStop, |app: App| async move {
         log::info!("worker {:?}: before_server_stop", app.worker());
     })?;
@@ -58,7 +69,12 @@ async fn heartbeat(app: App) {
 /// Every route of the demo.
 fn routes(app: &App) -> Result<(), Error> {
     app.get("/", |_req: Request| async { "Hello, World!" })?;
-    app.get("/app", |_req: Request| async { Response::html(PAGE) })?;
+    app.static_files("/static", STATIC_DIR)?;
+    // The page used to live here.
+    app.get("/app", |_req: Request| async {
+        Response::redirect("/static/")
+    })?;
+    app.post("/upload", upload)?;
     app.get("/tasks", list_tasks)?;
     app.post("/tasks/purge", |req: Request| async move {
         Response::json(&json!({ "purged": req.app().purge_tasks() }))
@@ -80,7 +96,81 @@ fn routes(app: &App) -> Result<(), Error> {
     Ok(())
 }
 
-/// `GET /tasks`: this worker's named tasks and their states.
+/// When the request arrived, kept in its ctx for `Server-Timing`.
+struct Arrived(Instant);
+
+/// Every response gets `X-Request-ID` (the one sent, or a fresh one) and
+/// `Server-Timing` (time in the app, middleware included).
+fn middleware(app: &App) -> Result<(), Error> {
+    app.on_request_with_priority(100, |req: Request| async move {
+        req.ctx().insert(std::rc::Rc::new(Arrived(Instant::now())));
+        req
+    })?;
+    app.on_response_with_priority(100, |info: RequestInfo, res: Response| async move {
+        let took = info
+            .ctx()
+            .with(|arrived: &std::rc::Rc<Arrived>| arrived.0.elapsed())
+            .unwrap_or_default();
+        res.with_header("x-request-id", info.id()).with_header(
+            "server-timing",
+            &format!("app;dur={:.3}", took.as_secs_f64() * 1000.0),
+        )
+    })
+}
+
+/// `/admin`: routes for operators, behind a bearer token when one is set.
+fn admin(token: Option<String>) -> Blueprint {
+    let mut admin = Blueprint::new("admin").url_prefix("/admin");
+    admin.on_request(move |req: Request| {
+        let allowed = match &token {
+            None => true,
+            Some(token) => req
+                .header("authorization")
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .is_some_and(|given| given == token),
+        };
+        async move {
+            if allowed {
+                Ok(req)
+            } else {
+                Err(HttpError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "a bearer token is required (Authorization: Bearer $SANIO_ADMIN_TOKEN)",
+                ))
+            }
+        }
+    });
+    admin.get("/tasks", list_tasks);
+    admin
+}
+
+/// `POST /upload`: a multipart or urlencoded form, answered with what was
+/// parsed: `{"fields": {name: value}, "files": [{field, filename,
+/// content_type, size}]}`.
+async fn upload(req: Request) -> Result<Response, HttpError> {
+    let form = req.form()?;
+    let fields: serde_json::Map<String, serde_json::Value> = form
+        .fields()
+        .iter()
+        .map(|(name, value)| (name.clone(), json!(value)))
+        .collect();
+    let files: Vec<_> = form
+        .files()
+        .iter()
+        .map(|file| {
+            json!({
+                "field": file.field,
+                "filename": file.filename,
+                "content_type": file.content_type,
+                "size": file.data.len(),
+            })
+        })
+        .collect();
+    Ok(Response::json(&json!({ "fields": fields, "files": files })))
+}
+
+/// `GET /tasks` (and `/admin/tasks`): this worker's named tasks and their
+/// states.
 async fn list_tasks(req: Request) -> Response {
     let app = req.app();
     let tasks: Vec<_> = app

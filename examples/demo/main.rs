@@ -1,7 +1,7 @@
 //! The sanio demo: Sanic's background-tasks page, in Rust, on one page.
 //!
 //! ```text
-//! cargo run --release --example demo      # http://127.0.0.1:8000/app
+//! cargo run --release --example demo      # http://127.0.0.1:8000/static/
 //! SANIO_WORKERS=2 SANIO_PORT=8080 cargo run --release --example demo
 //! ```
 //!
@@ -15,42 +15,29 @@
 //! - `GET /feed` websocket: the receiver-task pattern
 //! - `GET /echo` websocket echo (the benchmark route)
 //! - `GET /events` server-sent events, one per `my.custom.event`
-//! - `GET /app` a page that uses `/feed` and `/notify`
+//! - `GET /static/` the page (`index.html`, `app.js`, `style.css` from
+//!   `examples/demo/static/`) that uses `/feed`, `/notify` and `/upload`;
+//!   `GET /app` redirects there
+//! - `POST /upload` a multipart or urlencoded form, answered as JSON
+//! - `GET /admin/tasks` this worker's tasks, behind `Authorization: Bearer
+//!   $SANIO_ADMIN_TOKEN` when that is set
+//!
+//! Every response carries `X-Request-ID` and `Server-Timing`.
 
 mod app;
 
 use sanio::{Config, Error};
 
 fn main() -> Result<(), Error> {
-    log::set_logger(&STDERR_LOGGER).ok();
-    log::set_max_level(log::LevelFilter::Info);
+    sanio::log_to_stderr(log::LevelFilter::Info).ok();
 
     let app = app::build()?;
     let config = Config::from_env();
     println!(
-        "demo: listening on http://{}:{}/app ({} worker(s)); Ctrl-C stops",
+        "demo: listening on http://{}:{}/static/ ({} worker(s)); Ctrl-C stops",
         config.get_host(),
         config.get_port(),
         config.get_workers()
     );
     app.run(config)
-}
-
-/// A minimal logger for the demo (the library installs none).
-struct StderrLogger;
-
-static STDERR_LOGGER: StderrLogger = StderrLogger;
-
-impl log::Log for StderrLogger {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            eprintln!("[{}] {}", record.level(), record.args());
-        }
-    }
-
-    fn flush(&self) {}
 }

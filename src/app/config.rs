@@ -187,11 +187,18 @@ impl Config {
         self
     }
 
-    /// Turns the access log on or off (off by default).
+    /// Turns the access log on or off (off by default): one `log` record
+    /// per request, target `sanio::access`, level info.
+    ///
+    /// **Nothing is printed until the application installs a `log` logger**
+    /// (sanio installs none). The quickest is one line,
+    /// [`sanio::log_to_stderr`](crate::log_to_stderr); any `log` logger
+    /// (`env_logger`, ...) works.
     ///
     /// # Examples
     ///
     /// ```
+    /// sanio::log_to_stderr(log::LevelFilter::Info).ok();
     /// let _config = sanio::Config::default().access_log(true);
     /// ```
     pub fn access_log(mut self, on: bool) -> Self {

@@ -29,7 +29,8 @@ pub enum Error {
     TaskNameTaken(String),
     /// No task with this name is registered on this worker.
     UnknownTask(String),
-    /// The event name is not three dot-separated parts.
+    /// The event name is not three dot-separated parts of letters, digits,
+    /// `_` or `-` (Sanic's rule: `my.custom.event`; `job.done` is refused).
     InvalidEvent(String),
     /// The event name is in the `http.` or `server.` namespace, which only
     /// sanio's built-in events may use.
@@ -67,7 +68,11 @@ impl fmt::Display for Error {
             Self::Io(err) => write!(f, "I/O error: {err}"),
             Self::TaskNameTaken(name) => write!(f, "A live task named \"{name}\" already exists"),
             Self::UnknownTask(name) => write!(f, "Registered task named \"{name}\" not found"),
-            Self::InvalidEvent(name) => write!(f, "Invalid signal event: {name}"),
+            Self::InvalidEvent(name) => write!(
+                f,
+                "Invalid signal event: {name} (an event name is three dot-separated parts of \
+                 letters, digits, _ or -, like my.custom.event)"
+            ),
             Self::ReservedEvent(name) => write!(f, "Cannot declare reserved signal event: {name}"),
             Self::EventTimeout(name) => write!(f, "Timed out waiting for event: {name}"),
             Self::Cancelled(cancelled) => write!(f, "{cancelled}"),

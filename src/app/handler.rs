@@ -14,11 +14,19 @@ use std::time::Instant;
 
 use super::task_types::LocalFuture;
 use super::App;
-use crate::http::{HttpError, IntoResponse, Request, Response, Service, StatusCode};
-use crate::rt::CatchUnwind;
+use crate::http::{IntoResponse, Request, Response, Service};
 
-/// A request handler. Implemented for every
-/// `Fn(Request) -> impl Future<Output = impl IntoResponse> + Send + Sync`.
+/// A request handler. Implemented for every `async fn(Request) -> T` and
+/// closure `Fn(Request) -> Fut` where:
+///
+/// - the function itself is `Send + Sync + 'static` (every worker shares
+///   it);
+/// - the future `Fut` is `'static` and need **not** be `Send`: it runs on
+///   the one worker loop that received the request, so it may hold an
+///   `Rc`, a `RefCell` borrow across an `.await`, or a `WebSocket`;
+/// - its output `T` is [`IntoResponse`].
+///
+/// Also at the crate root as `sanio::Handler`.
 ///
 /// # Examples
 ///
@@ -35,10 +43,18 @@ use crate::rt::CatchUnwind;
 ///     format!("user {}", req.param::<i64>("id").unwrap_or_default())
 /// })
 /// .unwrap();
+///
+/// // A future that is not `Send` is fine: it stays on its worker.
+/// app.get("/local", |_req: Request| async {
+///     let here = std::rc::Rc::new(1);
+///     sanio::rt::yield_now().await;
+///     format!("{here}")
+/// })
+/// .unwrap();
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a sanio handler",
-    note = "a handler is an `async fn(Request) -> impl IntoResponse` (or a closure returning such a future) that is `Send + Sync + 'static`"
+    note = "a handler is an `async fn(Request) -> impl IntoResponse` (or a closure returning such a future); the function must be `Send + Sync + 'static`, its future only `'static`"
 )]
 pub trait Handler: Send + Sync + 'static {
     /// Answers one request.
@@ -80,11 +96,15 @@ impl Service for AppService {
     fn call(self: Rc<Self>, request: Request) -> Pin<Box<dyn Future<Output = Response>>> {
         Box::pin(async move { self.answer(request).await })
     }
+
+    fn streams_body(&self, request: &Request) -> bool {
+        self.routes.streams(request)
+    }
 }
 
 impl AppService {
-    /// Routes and answers one request; a handler panic becomes a 500 here,
-    /// through the app's error handler.
+    /// Answers one request through the app's routes and middleware (see
+    /// `dispatch.rs`), minding the access log and lifecycle events.
     async fn answer(&self, mut request: Request) -> Response {
         let started = self.access_log.then(Instant::now);
         // The built-in per-request events cost a flag and a few length
@@ -106,26 +126,7 @@ impl AppService {
                 .await;
         }
         request.ext = Some(Rc::clone(&self.app_ext));
-        let routed = self.routes.route(&mut request);
-        let response = match routed {
-            Ok(handler) => {
-                let future = CatchUnwind::new(handler.call(request));
-                match future.await {
-                    Ok(response) => response,
-                    Err(payload) => {
-                        let message = crate::rt::panic_message(&*payload);
-                        log::error!("handler panicked: {message}");
-                        self.app
-                            .report_exception(format!("handler panicked: {message}"));
-                        self.routes.error_response(HttpError::new(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "Internal Server Error",
-                        ))
-                    }
-                }
-            }
-            Err(response) => response,
-        };
+        let response = self.routes.dispatch(&self.app, request).await;
         if let (true, Some((method, path))) = (lifecycle, &log_line) {
             let message = format!("{method} {path} {}", response.status().as_u16());
             self.app

@@ -51,6 +51,8 @@ pub(crate) struct Local {
     /// Open websockets, closed with 1001 when the worker stops.
     #[cfg(feature = "ws")]
     pub(crate) websockets: super::websocket::OpenSockets,
+    /// This worker's values made by `app.worker_state` factories.
+    pub(crate) worker_state: RefCell<Vec<(std::any::TypeId, Rc<dyn std::any::Any>)>>,
     /// The loop this state belongs to.
     handle: RuntimeHandle,
 }
@@ -113,6 +115,7 @@ pub(crate) fn install(app: &App, role: Role) -> Rc<Local> {
         stop: StopSignal::default(),
         #[cfg(feature = "ws")]
         websockets: Default::default(),
+        worker_state: RefCell::default(),
         handle: handle.clone(),
     });
     LOCALS.with(|locals| {

@@ -7,20 +7,30 @@
 //! runs; per-worker state (tasks, event waiters) lives with each worker's
 //! loop (see `local.rs`).
 //!
-//! Files: `handler.rs` (handlers and the HTTP service), `listeners.rs`,
+//! Files: `handler.rs` (handlers and the HTTP service), `dispatch.rs` (one
+//! request through middleware, handler and error handlers),
+//! `middleware.rs`, `blueprint.rs`, `state.rs` (app and worker state),
+//! `statics.rs` (static file routes), `listeners.rs`,
 //! `tasks.rs` + `task_types.rs` (background tasks), `signals.rs`,
 //! `server.rs` (one worker), `workers.rs` (`run`, `serve`, stop),
 //! `config.rs`, `error.rs`.
 #![forbid(unsafe_code)]
 
+mod blueprint;
 mod config;
+mod cors;
+mod dispatch;
 mod error;
 mod handler;
 mod listeners;
 mod local;
+mod logging;
+mod middleware;
 mod routes;
 mod server;
 mod signals;
+mod state;
+mod statics;
 mod subscription;
 mod task_types;
 mod tasks;
@@ -32,10 +42,13 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+pub use blueprint::Blueprint;
 pub use config::Config;
 pub use error::{Error, IntoResult};
 pub use handler::Handler;
 pub use listeners::Lifecycle;
+pub use logging::log_to_stderr;
+pub use middleware::{IntoFlow, RequestInfo};
 pub use signals::{Event, EventWait};
 pub use subscription::Subscription;
 pub use task_types::{
@@ -104,6 +117,10 @@ struct Setup {
     listeners: Vec<Listener>,
     /// Signal handlers: (pattern, handler), in registration order.
     signals: Vec<(String, SignalHandler)>,
+    /// App-wide state by type.
+    state: state::StateMap,
+    /// Per-worker state factories by type.
+    worker_state: state::WorkerFactories,
 }
 
 /// Locks a mutex, recovering the data if a thread panicked holding it (the

@@ -3,50 +3,87 @@
 
 use std::sync::Arc;
 
-use super::handler::{Handler, SharedHandler};
+use super::dispatch::{ErrorHandlers, Route, Scope};
+use super::handler::Handler;
+use super::middleware::Chain;
 use super::{App, Error};
 use crate::http::{HttpError, IntoResponse, Match, Method, Request, Response, Router, StatusCode};
 
-/// A custom answer for 404, 405 and 500.
+/// A custom answer for an error.
 pub(crate) type ErrorHandler = Arc<dyn Fn(&HttpError) -> Response + Send + Sync>;
 
-/// Routes, shared by the workers while the app runs and changed only while
-/// it does not (when nothing else holds them).
+/// Routes, middleware and error handlers, shared by the workers while the
+/// app runs and changed only while it does not (when nothing else holds
+/// them).
 #[derive(Default)]
 pub(crate) struct Routes {
     /// Method + pattern -> handler.
-    router: Router<SharedHandler>,
-    /// The custom error answer, if set.
-    error_handler: Option<ErrorHandler>,
+    router: Router<Route>,
+    /// The app's error handlers.
+    pub(crate) errors: ErrorHandlers,
+    /// The app's middleware.
+    pub(crate) middleware: Chain,
 }
 
 impl Routes {
-    /// Finds the handler for `request` and stores its path parameters in
-    /// it; otherwise the 404 or 405 (with `Allow`) to answer.
-    pub(crate) fn route(&self, request: &mut Request) -> Result<SharedHandler, Response> {
+    /// Finds the route for `request` and stores its path parameters in it;
+    /// otherwise the 404 or 405 (with `Allow`) to answer.
+    pub(crate) fn route(&self, request: &mut Request) -> Result<Route, Response> {
         match self.router.at(request.method(), request.path()) {
-            Match::Found(handler, params) => {
-                let handler = Arc::clone(handler);
+            Match::Found(route, params) => {
+                let route = route.clone();
                 request.set_params(params);
-                Ok(handler)
+                Ok(route)
             }
             Match::MethodNotAllowed(allow) => {
                 let allow: Vec<&str> = allow.iter().map(Method::as_str).collect();
                 let error = HttpError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
-                Err(self
-                    .error_response(error)
-                    .with_header("Allow", &allow.join(", ")))
+                Err(error
+                    .into_response()
+                    .with_header("allow", &allow.join(", ")))
             }
-            Match::NotFound => Err(self.error_response(HttpError::not_found("Not Found"))),
+            Match::NotFound => Err(HttpError::not_found("Not Found").into_response()),
         }
     }
 
-    /// The response for an error, through the custom handler if one is set.
-    pub(crate) fn error_response(&self, error: HttpError) -> Response {
-        match &self.error_handler {
-            Some(handler) => handler(&error),
-            None => error.into_response(),
-        }
+    /// Adds a route, of a blueprint if `scope` is set.
+    pub(crate) fn add(
+        &mut self,
+        method: Method,
+        path: &str,
+        handler: Arc<dyn Handler>,
+        scope: Option<Arc<Scope>>,
+        streaming: bool,
+    ) -> Result<(), Error> {
+        let route = Route {
+            handler,
+            scope,
+            streaming,
+        };
+        self.router
+            .add(method, path, route)
+            .map_err(|err| Error::Route(err.to_string()))
+    }
+
+    /// True when `request` goes to a streaming route.
+    pub(crate) fn streams(&self, request: &Request) -> bool {
+        matches!(
+            self.router.at(request.method(), request.path()),
+            Match::Found(route, _) if route.streaming
+        )
+    }
+}
+
+impl App {
+    /// Changes the routes, refused once the app runs.
+    pub(crate) fn with_routes<R>(
+        &self,
+        what: &'static str,
+        change: impl FnOnce(&mut Routes) -> R,
+    ) -> Result<R, Error> {
+        let mut setup = self.setup_mut(what)?;
+        let routes = Arc::get_mut(&mut setup.routes).ok_or(Error::Frozen(what))?;
+        Ok(change(routes))
     }
 }
 
@@ -72,12 +109,34 @@ impl App {
     /// assert!(app.route(Method::Get, "/broken/<id:nope>", |_r: Request| async { "" }).is_err());
     /// ```
     pub fn route(&self, method: Method, path: &str, handler: impl Handler) -> Result<(), Error> {
-        let mut setup = self.setup_mut("a route")?;
-        let routes = Arc::get_mut(&mut setup.routes).ok_or(Error::Frozen("a route"))?;
-        routes
-            .router
-            .add(method, path, Arc::new(handler))
-            .map_err(|err| Error::Route(err.to_string()))
+        self.with_routes("a route", |routes| {
+            routes.add(method, path, Arc::new(handler), None, false)
+        })?
+    }
+
+    /// Routes `method` requests for `path` to a handler that reads the
+    /// body as it arrives, through [`Request::body_stream`] (or
+    /// `Request::form_stream` for uploads), instead of getting it whole:
+    /// for large uploads. The request body limit still applies, counted as
+    /// the body passes; a handler that answers before reading it all closes
+    /// the connection after its response.
+    ///
+    /// # Errors
+    ///
+    /// As [`route`](Self::route).
+    ///
+    /// # Examples
+    ///
+    /// See [`RequestBody`](crate::http::RequestBody).
+    pub fn route_streaming(
+        &self,
+        method: Method,
+        path: &str,
+        handler: impl Handler,
+    ) -> Result<(), Error> {
+        self.with_routes("a route", |routes| {
+            routes.add(method, path, Arc::new(handler), None, true)
+        })?
     }
 
     /// Routes `GET` (and `HEAD`) requests for `path`.
@@ -160,8 +219,10 @@ impl App {
         self.route(Method::Delete, path, handler)
     }
 
-    /// Sets the answer for 404, 405 and handler panics (500). A 405 gets
-    /// its `Allow` header added to whatever the handler returns.
+    /// Sets the catch-all answer for errors: 404, 405, panics (500) and
+    /// the `HttpError`s handlers and middleware return, unless an
+    /// [`exception`](Self::exception) handler for the status (or a
+    /// blueprint's handler) is nearer. A 405 keeps its `Allow` header.
     ///
     /// # Errors
     ///
@@ -182,10 +243,42 @@ impl App {
     where
         H: Fn(&HttpError) -> Response + Send + Sync + 'static,
     {
-        let mut setup = self.setup_mut("an error handler")?;
-        let routes = Arc::get_mut(&mut setup.routes).ok_or(Error::Frozen("an error handler"))?;
-        routes.error_handler = Some(Arc::new(handler));
-        Ok(())
+        self.with_routes("an error handler", |routes| {
+            routes.errors.catch_all = Some(Arc::new(handler));
+        })
+    }
+
+    /// Sets the answer for errors of one status, as Sanic's
+    /// `@app.exception(NotFound)`: sanio's own (404, 405, 500 for a panic)
+    /// and the `HttpError`s handlers and middleware return. It is tried
+    /// before the catch-all [`error_handler`](Self::error_handler); setting
+    /// a status twice replaces the first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Frozen`] once the app runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sanio::{App, HttpError, Response, StatusCode};
+    ///
+    /// let app = App::new("demo");
+    /// app.exception(StatusCode::NOT_FOUND, |err: &HttpError| {
+    ///     Response::html(format!("<h1>Nothing here</h1><p>{}</p>", err.message))
+    ///         .with_status(StatusCode::NOT_FOUND)
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn exception<H>(&self, status: StatusCode, handler: H) -> Result<(), Error>
+    where
+        H: Fn(&HttpError) -> Response + Send + Sync + 'static,
+    {
+        self.with_routes("an error handler", |routes| {
+            let handlers = &mut routes.errors.by_status;
+            handlers.retain(|(s, _)| *s != status);
+            handlers.push((status, Arc::new(handler)));
+        })
     }
 
     /// Freezes the routes for serving.

@@ -108,7 +108,13 @@ fn parse_param(part: &str) -> Option<(&str, &str)> {
 /// Checks an event name: three non-empty parts of letters, digits, `_` and
 /// `-`, or typed parameters when `patterns` is allowed.
 pub(crate) fn validate(name: &str, patterns: bool) -> Result<(), Error> {
-    let invalid = || Error::InvalidEvent(name.to_owned());
+    // Logged too: `while let Ok(ev) = app.event(..).await` would otherwise
+    // end quietly on a bad name.
+    let invalid = || {
+        let err = Error::InvalidEvent(name.to_owned());
+        log::warn!("{err}");
+        err
+    };
     let parts: Vec<&str> = name.split('.').collect();
     if parts.len() != 3 {
         return Err(invalid());
@@ -340,6 +346,11 @@ impl App {
     /// ends with [`Error::Cancelled`]. Add a limit with
     /// [`EventWait::timeout`].
     ///
+    /// `name` follows Sanic's rule: three dot-separated parts of letters,
+    /// digits, `_` or `-` (`my.custom.event`). Any other name (`job.done`)
+    /// ends the wait at once with [`Error::InvalidEvent`], logged at warn, so
+    /// a `while let Ok(event) = app.event(..).await` loop does not run.
+    ///
     /// One-shot: the wait holds the first dispatch after it started and
     /// nothing more. A dispatch that comes while no wait is pending (the
     /// waiter is busy with the previous event) or a second one before the
@@ -353,6 +364,8 @@ impl App {
     ///
     /// let app = sanio::App::new("demo");
     /// sanio::Runtime::new().unwrap().block_on(async {
+    ///     let bad = app.event("job.done").await;
+    ///     assert!(matches!(bad, Err(sanio::Error::InvalidEvent(_))));
     ///     let waited = app.event("my.custom.event").timeout(Duration::from_millis(5)).await;
     ///     assert!(matches!(waited, Err(sanio::Error::EventTimeout(_))));
     /// });

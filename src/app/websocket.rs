@@ -20,7 +20,7 @@ use slab::Slab;
 use super::error::Stopped;
 use super::local::{try_local, Local};
 use super::{App, Error, IntoResult};
-use crate::http::{Request, Response, StatusCode};
+use crate::http::{HttpError, IntoResponse, Request, Response, StatusCode};
 use crate::rt::CatchUnwind;
 use crate::rt::TaskRef;
 use crate::ws::{check_upgrade, CloseCode, WebSocket, WsConfig};
@@ -90,13 +90,22 @@ impl App {
         F: Future + 'static,
         F::Output: IntoResult,
     {
-        let handler: WsHandler =
-            Arc::new(move |request, ws| super::error::judged(handler(request, ws)));
-        let protocols: Arc<[String]> = protocols.iter().map(|p| (*p).to_owned()).collect();
-        self.get(path, move |request: Request| {
-            upgrade(request, Arc::clone(&handler), Arc::clone(&protocols))
-        })
+        self.get(path, upgrade_handler(protocols, handler))
     }
+}
+
+/// The GET handler that answers a websocket handshake and runs `handler`
+/// after it (for apps and blueprints).
+pub(crate) fn upgrade_handler<H, F>(protocols: &[&str], handler: H) -> impl super::Handler
+where
+    H: Fn(Request, WebSocket) -> F + Send + Sync + 'static,
+    F: Future + 'static,
+    F::Output: IntoResult,
+{
+    let handler: WsHandler =
+        Arc::new(move |request, ws| super::error::judged(handler(request, ws)));
+    let protocols: Arc<[String]> = protocols.iter().map(|p| (*p).to_owned()).collect();
+    move |request: Request| upgrade(request, Arc::clone(&handler), Arc::clone(&protocols))
 }
 
 /// Answers the handshake and arranges for the handler to run after it.
@@ -110,8 +119,9 @@ async fn upgrade(request: Request, handler: WsHandler, protocols: Arc<[String]>)
         Ok(accept) => accept,
         Err(refused) => {
             log::debug!("websocket handshake refused: {refused}");
+            // JSON like every other error answer.
             let mut response =
-                Response::text(refused.reason()).with_status(StatusCode::new(refused.status()));
+                HttpError::new(StatusCode::new(refused.status()), refused.reason()).into_response();
             for (name, value) in refused.headers() {
                 response = response.with_header(name, value);
             }

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use httparse::Status;
 
 use super::body::BodyDecoder;
+use super::body_stream::{body_channel, BodyError};
 use super::buf::{give_write_buf, take_write_buf, ReadBuf};
 use super::encode::{encode_chunk, encode_head, encode_last_chunk, Framing, Persist};
 use super::error::ParseError;
@@ -142,11 +143,29 @@ impl Conn {
             };
             let close = !head.keep_alive;
             let (version, is_head) = (head.version, head.method == Method::Head);
-            let request = match self.read_body(head).await {
-                Ok(request) => request,
-                Err(end) => return end,
+            let (kind, expect_continue) = (head.body, head.expect_continue);
+            if matches!(kind, BodyKind::Length(n) if n > self.limits.max_body_bytes) {
+                return ParseError::BodyTooLarge.into();
+            }
+            let request = Request::from_head(head, Vec::new(), self.peer);
+            // A streaming route reads the body as it comes; others get it
+            // whole.
+            let streamed = !matches!(kind, BodyKind::Empty | BodyKind::Length(0))
+                && service.streams_body(&request);
+            let answer = if streamed {
+                self.call_streaming(service, request, kind, expect_continue)
+                    .await
+            } else {
+                let body = match self.read_body(kind, expect_continue).await {
+                    Ok(body) => body,
+                    Err(end) => return end,
+                };
+                let request = request.with_body(body);
+                self.call(service, request)
+                    .await
+                    .map(|(response, panicked)| (response, panicked, true))
             };
-            let (response, panicked) = match self.call(service, request).await {
+            let (response, panicked, body_read) = match answer {
                 Ok(answer) => answer,
                 Err(end) => return end,
             };
@@ -154,6 +173,7 @@ impl Conn {
             let close = close
                 || panicked
                 || (self.read_closed && self.rbuf.is_empty())
+                || !body_read
                 || self.shutdown.is_triggered()
                 || wants_close(&response);
             if let Err(end) = self.respond(response, version, is_head, close).await {
@@ -220,20 +240,15 @@ impl Conn {
         }
     }
 
-    /// Reads the body `head` announces and builds the request.
-    async fn read_body(&mut self, head: Head) -> Result<Request, End> {
+    /// Reads the whole body of kind `kind` (its length already checked).
+    async fn read_body(&mut self, kind: BodyKind, expect_continue: bool) -> Result<Vec<u8>, End> {
         let max = self.limits.max_body_bytes;
-        if let BodyKind::Length(n) = head.body {
-            if n > max {
-                return Err(ParseError::BodyTooLarge.into());
-            }
-        }
-        let mut decoder = BodyDecoder::new(head.body);
-        let mut body = match head.body {
+        let mut decoder = BodyDecoder::new(kind);
+        let mut body = match kind {
             BodyKind::Length(n) => Vec::with_capacity(usize::try_from(n.min(1 << 20)).unwrap_or(0)),
             _ => Vec::new(),
         };
-        let mut continue_sent = !head.expect_continue;
+        let mut continue_sent = !expect_continue;
         while !decoder.is_done() {
             let progress = decoder.decode(self.rbuf.bytes(), &mut body, max)?;
             self.rbuf.consume(progress.consumed);
@@ -248,7 +263,115 @@ impl Conn {
             self.flush().await?;
             self.read_more_body().await?;
         }
-        Ok(Request::from_head(head, body, self.peer))
+        Ok(body)
+    }
+
+    /// Runs the handler of a streaming route, feeding it the body as it
+    /// arrives (see `body_stream.rs`): one decoded chunk waits in the
+    /// handler's slot and at most one more here, and the socket is read
+    /// only when this one is gone. The third value says whether the whole
+    /// body was read (else the connection closes after the response).
+    async fn call_streaming<S: Service>(
+        &mut self,
+        service: &Rc<S>,
+        mut request: Request,
+        kind: BodyKind,
+        expect_continue: bool,
+    ) -> Result<(Response, bool, bool), End> {
+        if expect_continue {
+            self.wbuf_mut()
+                .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        self.flush().await?;
+        let (feed, body) = body_channel();
+        request.set_body_stream(body);
+        let max = self.limits.max_body_bytes;
+        let timeout = self.limits.body_timeout;
+        let mut decoder = BodyDecoder::new(kind);
+        let mut feed = Some(feed);
+        let mut pending: Option<Vec<u8>> = None;
+        let mut received: u64 = 0;
+        let mut failed = false;
+        let mut deadline = crate::rt::coarse_now() + timeout;
+        let mut handler = Rc::clone(service).call(request);
+        let outcome = poll_fn(|cx| loop {
+            if let Poll::Ready(result) = poll_handler(&mut handler, cx) {
+                return Poll::Ready(Ok(result));
+            }
+            let Some(slot) = feed.as_mut() else {
+                // Fed (or given up): only a client that leaves matters now.
+                if self.poll_client_gone(cx) {
+                    return Poll::Ready(Err(End::Quiet));
+                }
+                return Poll::Pending;
+            };
+            if slot.reader_gone() {
+                feed = None; // the handler dropped the body: stop feeding
+                continue;
+            }
+            if let Some(chunk) = pending.take() {
+                match slot.poll_put(cx, chunk) {
+                    Ok(()) => continue,
+                    Err(chunk) => {
+                        pending = Some(chunk);
+                        return Poll::Pending; // woken when the handler takes one
+                    }
+                }
+            }
+            if decoder.is_done() {
+                if let Some(slot) = feed.take() {
+                    slot.finish(Ok(()));
+                }
+                continue;
+            }
+            if !self.rbuf.is_empty() {
+                let mut chunk = Vec::new();
+                match decoder.decode(self.rbuf.bytes(), &mut chunk, max - received) {
+                    Ok(progress) => {
+                        self.rbuf.consume(progress.consumed);
+                        received += chunk.len() as u64;
+                        if !chunk.is_empty() {
+                            pending = Some(chunk);
+                            continue;
+                        }
+                        if progress.done {
+                            continue;
+                        }
+                    }
+                    Err(err) => {
+                        failed = true;
+                        if let Some(slot) = feed.take() {
+                            slot.finish(Err(BodyError::from(err)));
+                        }
+                        continue;
+                    }
+                }
+            }
+            match self.poll_read_some(cx) {
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Poll::Ready(Err(End::Quiet)),
+                Poll::Ready(Ok(_)) => deadline = crate::rt::coarse_now() + timeout,
+                Poll::Pending if poll_expired(&mut self.timer, cx, deadline) => {
+                    return Poll::Ready(Err(End::Fail(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "request body not received in time",
+                    )));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        })
+        .await?;
+        let body_read = decoder.is_done() && !failed;
+        match outcome {
+            Ok(response) => Ok((response, false, body_read)),
+            Err(()) => {
+                log::error!("a handler panicked while answering {}", self.peer);
+                Ok((
+                    Response::new(StatusCode::INTERNAL_SERVER_ERROR),
+                    true,
+                    false,
+                ))
+            }
+        }
     }
 
     /// Reads some bytes, or gives up at `deadline` (`None`).
@@ -386,19 +509,20 @@ impl Conn {
                 Ok(())
             }
             Body::Stream(stream) => {
-                // An HTTP/1.0 client cannot read chunks: send raw, then close.
-                let raw = version == Version::Http10;
-                let (framing, persist) = if raw {
-                    (Framing::Unframed, Persist::Close)
-                } else {
-                    (Framing::Chunked, persist)
+                // A length known in advance (a file) is sent as it is;
+                // otherwise chunked, except to an HTTP/1.0 client, which
+                // cannot read chunks: raw, then close.
+                let (framing, persist) = match (stream.length(), version) {
+                    (Some(n), _) => (Framing::Length(n), persist),
+                    (None, Version::Http10) => (Framing::Unframed, Persist::Close),
+                    (None, Version::Http11) => (Framing::Chunked, persist),
                 };
                 encode_head(self.wbuf_mut(), status, &headers, framing, persist);
                 if is_head {
                     return Ok(());
                 }
-                self.stream_body(stream, raw).await?;
-                if raw {
+                self.stream_body(stream, framing).await?;
+                if framing == Framing::Unframed {
                     Err(End::Close)
                 } else {
                     Ok(())
@@ -409,10 +533,16 @@ impl Conn {
 
     /// Writes a streamed body chunk by chunk as the handler sends it. A
     /// graceful stop ends the body (an event stream never would by itself)
-    /// and the connection closes after it.
-    async fn stream_body(&mut self, mut stream: BodyStream, raw: bool) -> Result<(), End> {
+    /// and the connection closes after it. A body of announced length gets
+    /// no more than that many bytes, and one that ends short closes the
+    /// connection (the client cannot otherwise tell).
+    async fn stream_body(&mut self, mut stream: BodyStream, framing: Framing) -> Result<(), End> {
         let shutdown = self.shutdown.clone();
         let mut stopping = std::pin::pin!(shutdown.triggered());
+        let mut left = match framing {
+            Framing::Length(n) => Some(n),
+            _ => None,
+        };
         loop {
             self.flush().await?;
             let next = poll_fn(|cx| match stream.poll_next(cx) {
@@ -423,14 +553,23 @@ impl Conn {
             })
             .await
             .ok_or(End::Quiet)?;
-            match (next, raw) {
-                (Some(chunk), true) => self.wbuf_mut().extend_from_slice(&chunk),
-                (Some(chunk), false) => encode_chunk(self.wbuf_mut(), &chunk),
-                (None, true) => return Ok(()),
-                (None, false) => {
+            match (next, framing) {
+                (Some(chunk), Framing::Chunked) => encode_chunk(self.wbuf_mut(), &chunk),
+                (Some(chunk), _) => {
+                    let take = left.map_or(chunk.len(), |left| {
+                        usize::try_from(left).map_or(chunk.len(), |left| left.min(chunk.len()))
+                    });
+                    if let Some(left) = &mut left {
+                        *left -= take as u64;
+                    }
+                    self.wbuf_mut().extend_from_slice(&chunk[..take]);
+                }
+                (None, Framing::Chunked) => {
                     encode_last_chunk(self.wbuf_mut());
                     return Ok(());
                 }
+                (None, _) if left.is_some_and(|left| left > 0) => return Err(End::Close),
+                (None, _) => return Ok(()),
             }
         }
     }
@@ -489,17 +628,19 @@ impl Conn {
     /// Answers with an error status, then closes.
     async fn fail(&mut self, status: StatusCode, message: &'static str) {
         log::debug!("{}: {status}: {message}", self.peer);
+        // JSON like every other error answer: {"error": "<message>"}.
+        let body = super::error::HttpError::new(status, message).json_body();
         let mut headers = super::headers::Headers::with_capacity(1, 40);
-        headers.append("content-type", "text/plain; charset=utf-8");
+        headers.append("content-type", "application/json");
         let wbuf = self.wbuf_mut();
         encode_head(
             wbuf,
             status,
             &headers,
-            Framing::Length(message.len() as u64),
+            Framing::Length(body.len() as u64),
             Persist::Close,
         );
-        wbuf.extend_from_slice(message.as_bytes());
+        wbuf.extend_from_slice(&body);
         self.close_gracefully().await;
     }
 

@@ -1,7 +1,7 @@
 //! PURE: responses into bytes. A status line, the handler's headers, the
 //! framing headers this layer owns (`Content-Length` or
 //! `Transfer-Encoding`, `Connection`, and `Date` unless the handler set
-//! one), then the body, appended to an output buffer that may already hold
+//! one), names in lower case, then the body, appended to an output buffer that may already hold
 //! earlier pipelined responses.
 
 use super::date::append_date;
@@ -87,9 +87,13 @@ fn is_framing(name: &str) -> bool {
     name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("transfer-encoding")
 }
 
-/// Appends `name: value\r\n`.
+/// Appends `name: value\r\n`, the name in lower case: every field of a
+/// response is written alike, whoever set it (as HTTP/2 requires and as
+/// hyper does).
 fn header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    let at = out.len();
     out.extend_from_slice(name);
+    out[at..].make_ascii_lowercase();
     out.extend_from_slice(b": ");
     out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
@@ -157,7 +161,8 @@ mod tests {
         h.append("Connection", "Upgrade");
         assert_eq!(
             head(StatusCode::OK, &h, Framing::Length(5), Persist::Default),
-            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: Upgrade\r\ncontent-length: 5\r\ndate: DATE\r\n\r\n"
+            // Names in lower case, whoever set them.
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: Upgrade\r\ncontent-length: 5\r\ndate: DATE\r\n\r\n"
         );
         assert_eq!(
             head(StatusCode::new(599), &Headers::new(), Framing::Chunked, Persist::Close),

@@ -41,31 +41,46 @@
 #![forbid(unsafe_code)]
 
 mod body;
+mod body_stream;
 mod buf;
 mod conn;
+mod cookie;
+mod ctx;
 mod date;
 mod encode;
 mod error;
+mod form;
 mod headers;
 mod limits;
 mod method;
+mod mime;
+#[cfg(feature = "multipart")]
+mod multipart;
 mod parse;
 mod request;
 mod response;
 mod router;
 mod service;
+mod static_files;
 mod status;
 mod stream;
 #[cfg(test)]
 mod tests;
 
+pub use body_stream::{BodyError, RequestBody};
+pub use cookie::{Cookie, CookieError, SameSite};
+pub use ctx::Ctx;
 pub use error::HttpError;
+pub use form::{Form, FormError, FormFile, FormLimits};
 pub use headers::Headers;
 pub use limits::Limits;
 pub use method::{Method, Version};
+#[cfg(feature = "multipart")]
+pub use multipart::{FormPart, FormStream};
 pub use request::Request;
 pub use response::{IntoResponse, Response};
 pub use router::Params;
+pub use static_files::StaticFiles;
 pub use status::StatusCode;
 pub use stream::{BodySender, Closed};
 

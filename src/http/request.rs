@@ -10,6 +10,8 @@ use std::str::FromStr;
 
 use percent_encoding::percent_decode_str;
 
+use super::body_stream::RequestBody;
+use super::ctx::Ctx;
 use super::error::HttpError;
 use super::headers::Headers;
 use super::method::{Method, Version};
@@ -59,6 +61,10 @@ pub struct Request {
     id: OnceCell<String>,
     /// The client's address.
     peer: SocketAddr,
+    /// Per-request storage for middleware and handlers.
+    ctx: Ctx,
+    /// The body as it arrives, for a streaming route.
+    stream: Option<RequestBody>,
     /// A slot the application layer uses to attach its state.
     pub(crate) ext: Option<Rc<dyn Any>>,
 }
@@ -172,8 +178,43 @@ impl Request {
             query: OnceCell::new(),
             id: OnceCell::new(),
             peer,
+            ctx: Ctx::default(),
+            stream: None,
             ext: None,
         }
+    }
+
+    /// The body as a stream, for a route registered with
+    /// `App::route_streaming` (taken: later calls give `None`). Such a
+    /// request's [`body`](Self::body) is empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut request = sanio::Request::new(sanio::Method::Post, "/");
+    /// assert!(request.body_stream().is_none()); // not a streaming route
+    /// ```
+    pub fn body_stream(&mut self) -> Option<RequestBody> {
+        self.stream.take()
+    }
+
+    /// Gives the request its streamed body.
+    pub(crate) fn set_body_stream(&mut self, body: RequestBody) {
+        self.stream = Some(body);
+    }
+
+    /// Per-request storage (Sanic's `request.ctx`): what request middleware
+    /// store here, handlers and response middleware read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let request = sanio::Request::new(sanio::Method::Get, "/");
+    /// request.ctx().insert(42u32);
+    /// assert_eq!(request.ctx().get::<u32>(), Some(42));
+    /// ```
+    pub fn ctx(&self) -> &Ctx {
+        &self.ctx
     }
 
     /// The method.

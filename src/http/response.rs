@@ -48,6 +48,9 @@ pub struct Response {
     pub(crate) body: Body,
     /// What takes over the connection after a 101, if anything.
     pub(crate) upgrade: Option<OnUpgrade>,
+    /// The error this response answers, when made from an [`HttpError`]:
+    /// the application's error handlers may replace it.
+    pub(crate) error: Option<Box<HttpError>>,
 }
 
 impl Response {
@@ -65,6 +68,7 @@ impl Response {
             headers: Headers::new(),
             body: Body::Full(Cow::Borrowed(b"")),
             upgrade: None,
+            error: None,
         }
     }
 
@@ -77,6 +81,7 @@ impl Response {
             headers,
             body: Body::Full(body.into()),
             upgrade: None,
+            error: None,
         }
     }
 
@@ -274,6 +279,12 @@ impl Response {
         }
     }
 
+    /// The error this response was made from, taken out of it.
+    #[allow(dead_code)] // the application layer calls it
+    pub(crate) fn take_error(&mut self) -> Option<Box<HttpError>> {
+        self.error.take()
+    }
+
     /// Makes this response hand the connection to `f` once written (status
     /// 101 is set).
     #[cfg_attr(not(feature = "ws"), allow(dead_code))] // only websocket routes upgrade
@@ -380,6 +391,9 @@ impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        Response::with_body("application/json", self.json_body()).with_status(self.status)
+        let mut response =
+            Response::with_body("application/json", self.json_body()).with_status(self.status);
+        response.error = Some(Box::new(self));
+        response
     }
 }

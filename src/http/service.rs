@@ -15,6 +15,12 @@ use crate::rt::sync::Notify;
 pub(crate) trait Service: 'static {
     /// Answers one request. Runs on the connection's task; may be `!Send`.
     fn call(self: Rc<Self>, request: Request) -> Pin<Box<dyn Future<Output = Response>>>;
+
+    /// Whether `request` (its head only; the body not yet read) goes to a
+    /// handler that reads its body as a stream.
+    fn streams_body(&self, _request: &Request) -> bool {
+        false
+    }
 }
 
 /// Shared state of a [`Shutdown`].

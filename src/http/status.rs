@@ -71,6 +71,7 @@ statuses! {
     PAYLOAD_TOO_LARGE = 413, "Payload Too Large";
     URI_TOO_LONG = 414, "URI Too Long";
     UNSUPPORTED_MEDIA_TYPE = 415, "Unsupported Media Type";
+    RANGE_NOT_SATISFIABLE = 416, "Range Not Satisfiable";
     EXPECTATION_FAILED = 417, "Expectation Failed";
     IM_A_TEAPOT = 418, "I'm a teapot";
     UNPROCESSABLE_ENTITY = 422, "Unprocessable Entity";

@@ -73,6 +73,9 @@ pub struct BodySender {
 pub(crate) struct BodyStream {
     /// The shared channel.
     chan: Rc<RefCell<Channel>>,
+    /// The body's length when known in advance (a file): it is then sent
+    /// with `Content-Length` rather than chunked.
+    length: Option<u64>,
 }
 
 /// A connected sender and stream.
@@ -82,8 +85,15 @@ pub(crate) fn channel() -> (BodySender, BodyStream) {
         BodySender {
             chan: Rc::clone(&chan),
         },
-        BodyStream { chan },
+        BodyStream { chan, length: None },
     )
+}
+
+/// A connected sender and stream for a body of exactly `length` bytes.
+pub(crate) fn sized_channel(length: u64) -> (BodySender, BodyStream) {
+    let (sender, mut stream) = channel();
+    stream.length = Some(length);
+    (sender, stream)
 }
 
 impl BodySender {
@@ -204,6 +214,11 @@ impl fmt::Debug for BodySender {
 }
 
 impl BodyStream {
+    /// The length announced in advance, if any.
+    pub(crate) fn length(&self) -> Option<u64> {
+        self.length
+    }
+
     /// The next chunk, or `None` once the sender is dropped and every chunk
     /// was taken.
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Vec<u8>>> {
