@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sanio::rt::{TaskRef, TaskState};
 use sanio::Runtime;
-use support::rt::{run, run_on, yield_times, DropFlag};
+use support::rt::{run, run_on, run_paused_on, yield_times, DropFlag};
 
 /// A grace period no test waits for: if it applied, the hang guard would
 /// fail the test first.
@@ -146,8 +146,11 @@ fn a_task_in_a_plain_sleep_is_dropped_at_once() {
 
 #[test]
 fn a_task_observing_the_cancel_runs_async_cleanup() {
-    let rt = Runtime::new().unwrap().with_grace_period(ENDLESS_GRACE);
-    run_on(&rt, async {
+    let rt = Runtime::new()
+        .unwrap()
+        .with_paused_clock()
+        .with_grace_period(ENDLESS_GRACE);
+    run_paused_on(&rt, async {
         let (dropped, guard) = DropFlag::new();
         let cleaned = Rc::new(Cell::new(false));
         let task = sanio::spawn({
@@ -155,7 +158,7 @@ fn a_task_observing_the_cancel_runs_async_cleanup() {
             async move {
                 let _guard = guard;
                 let cancelled = sanio::cancelled().await;
-                // Later awaits behave normally: a real sleep, then a return.
+                // Later awaits behave normally: a sleep, then a return.
                 sanio::sleep(Duration::from_millis(20)).await;
                 assert!(sanio::rt::stats().is_ok());
                 cleaned.set(true);
@@ -176,8 +179,11 @@ fn a_task_observing_the_cancel_runs_async_cleanup() {
 
 #[test]
 fn cancelled_is_delivered_once() {
-    let rt = Runtime::new().unwrap().with_grace_period(ENDLESS_GRACE);
-    run_on(&rt, async {
+    let rt = Runtime::new()
+        .unwrap()
+        .with_paused_clock()
+        .with_grace_period(ENDLESS_GRACE);
+    run_paused_on(&rt, async {
         let task = sanio::spawn(async {
             let first = sanio::cancelled().await;
             // The flag was taken: a second wait does not complete.
@@ -194,8 +200,9 @@ fn cancelled_is_delivered_once() {
 fn cleanup_overrunning_the_runtime_grace_period_is_dropped() {
     let rt = Runtime::new()
         .unwrap()
+        .with_paused_clock()
         .with_grace_period(Duration::from_millis(50));
-    run_on(&rt, async {
+    run_paused_on(&rt, async {
         let (dropped, guard) = DropFlag::new();
         let task = sanio::spawn(async move {
             let _guard = guard;
@@ -214,8 +221,11 @@ fn cleanup_overrunning_the_runtime_grace_period_is_dropped() {
 
 #[test]
 fn cleanup_overrunning_cancel_with_grace_is_dropped() {
-    let rt = Runtime::new().unwrap().with_grace_period(ENDLESS_GRACE);
-    run_on(&rt, async {
+    let rt = Runtime::new()
+        .unwrap()
+        .with_paused_clock()
+        .with_grace_period(ENDLESS_GRACE);
+    run_paused_on(&rt, async {
         let (dropped, guard) = DropFlag::new();
         let task = sanio::spawn(async move {
             let _guard = guard;
@@ -234,8 +244,9 @@ fn cleanup_overrunning_cancel_with_grace_is_dropped() {
 fn a_task_that_cancels_itself_and_observes_it_gets_the_grace_period_only() {
     let rt = Runtime::new()
         .unwrap()
+        .with_paused_clock()
         .with_grace_period(Duration::from_millis(20));
-    run_on(&rt, async {
+    run_paused_on(&rt, async {
         let (dropped, guard) = DropFlag::new();
         let task = sanio::spawn(async move {
             let _guard = guard;

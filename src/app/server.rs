@@ -118,13 +118,13 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
     }
     log::info!("worker {}: stopping", local.worker);
     acceptor.cancel();
-    let deadline = Instant::now() + graceful;
+    let deadline = rt::now() + graceful;
     app.run_listeners(Lifecycle::BeforeServerStop).await?;
     shutdown.trigger();
     #[cfg(feature = "ws")]
     local.websockets.close_all();
     connections.finish_by(deadline).await;
-    let left = deadline.saturating_duration_since(Instant::now());
+    let left = deadline.saturating_duration_since(rt::now());
     app.shutdown_tasks(left.max(Duration::from_millis(10)))
         .await;
     app.run_listeners(Lifecycle::AfterServerStop).await?;
@@ -196,7 +196,7 @@ impl Connections {
                 task.finished().await;
             }
         };
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.saturating_duration_since(rt::now());
         if rt::timeout(left, all_ended).await.is_err() {
             let still_open: Vec<&TaskRef> = open.iter().filter(|t| !t.is_finished()).collect();
             log::warn!(

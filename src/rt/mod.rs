@@ -32,7 +32,8 @@
 //!    `core/handles.rs`: what `JoinHandle` and `TaskRef` ask of it.
 //! 4. `spawn.rs`, `join.rs`, `cancel.rs`: the API tasks use.
 //! 5. `reactor.rs`: mio, registrations and the one I/O idiom.
-//! 6. `time.rs`, `interval.rs`: timers.
+//! 6. `time.rs`, `interval.rs`: timers; `clock.rs`: the loop's clock, real
+//!    or paused for tests.
 //! 7. `runtime.rs`, `context.rs`: the owner and how free functions find it.
 //! 8. `sync/`: oneshot, mpsc, notify, built on nothing but wakers.
 //!
@@ -51,6 +52,30 @@
 //!    dropped at once.
 //! 4. Dropping runs the future's destructors; only then is the task marked
 //!    cancelled and its awaiters woken.
+//!
+//! # Testing time-based code: the paused clock
+//!
+//! Every deadline in `rt` (sleeps, intervals, timeouts, grace periods, and
+//! the HTTP layer's timeouts) is read from the loop's clock ([`now`]). A
+//! runtime made with [`Runtime::with_paused_clock`] stands still until
+//! [`advance`] moves it or, when nothing is ready, auto-advance jumps it to
+//! the next timer, so a test of a 30-second backoff is exact and instant:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let rt = sanio::Runtime::new().unwrap().with_paused_clock();
+//! rt.block_on(async {
+//!     let t0 = sanio::rt::now();
+//!     let retry = sanio::spawn(async {
+//!         for backoff in [1, 2, 4, 8] {
+//!             sanio::sleep(Duration::from_secs(backoff)).await;
+//!         }
+//!         sanio::rt::now()
+//!     });
+//!     assert_eq!(retry.await.unwrap() - t0, Duration::from_secs(15));
+//! });
+//! ```
 //!
 //! # Example
 //!
@@ -72,6 +97,7 @@
 //! ```
 
 mod cancel;
+mod clock;
 mod context;
 mod core;
 mod interval;
@@ -85,6 +111,7 @@ mod time;
 mod waker;
 
 pub use cancel::{cancelled, Cancelled, WaitCancelled};
+pub use clock::{advance, now, Advance};
 pub use context::NoRuntime;
 pub use interval::{interval, Interval, MissedTickBehavior};
 pub use join::{JoinError, JoinHandle, TaskRef};
@@ -95,7 +122,7 @@ pub use time::{sleep, sleep_until, timeout, Elapsed, Sleep};
 
 #[cfg_attr(not(feature = "ws"), allow(unused_imports))] // the app layer will use it too
 pub(crate) use cancel::take_cancel;
+pub(crate) use clock::coarse_now;
 pub(crate) use core::panic_message;
 pub(crate) use reactor::{Direction, Registration};
 pub(crate) use spawn::{poll_catching, CatchUnwind};
-pub(crate) use time::coarse_now;

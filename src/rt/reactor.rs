@@ -108,14 +108,16 @@ impl Reactor {
 
     /// Step 4 of a turn: waits for I/O (at most `timeout`; `None` = until
     /// something happens) and wakes the tasks whose sockets became ready.
-    pub(crate) fn poll(&self, timeout: Option<Duration>) {
+    /// Returns how many events the OS reported (remote wakes included).
+    pub(crate) fn poll(&self, timeout: Option<Duration>) -> usize {
         let mut events = self.events.borrow_mut();
         if let Err(err) = self.poll.borrow_mut().poll(&mut events, timeout) {
             if err.kind() != io::ErrorKind::Interrupted {
                 log::error!("polling for I/O failed: {err}");
             }
-            return;
+            return 0;
         }
+        let count = events.iter().count();
         let mut to_wake = self.to_wake.borrow_mut();
         {
             let mut ios = self.ios.borrow_mut();
@@ -140,6 +142,7 @@ impl Reactor {
             }
         }
         to_wake.drain(..).for_each(Waker::wake);
+        count
     }
 }
 

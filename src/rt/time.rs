@@ -187,7 +187,7 @@ impl Future for Sleep {
                 return Poll::Pending;
             }
         }
-        if Instant::now() >= self.deadline {
+        if super::clock::now() >= self.deadline {
             self.entry = None; // fired (or never registered)
             return Poll::Ready(());
         }
@@ -221,7 +221,9 @@ impl fmt::Debug for Sleep {
     }
 }
 
-/// Waits for `duration`.
+/// Waits for `duration`, measured from now on the loop's clock (the real
+/// time when called outside a loop: make sleeps inside the loop on a runtime
+/// with a [paused clock](super::Runtime::with_paused_clock)).
 ///
 /// # Panics
 ///
@@ -234,7 +236,7 @@ impl fmt::Debug for Sleep {
 /// rt.block_on(sanio::sleep(std::time::Duration::from_millis(1)));
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let deadline = Instant::now()
+    let deadline = super::clock::now()
         .checked_add(duration)
         .unwrap_or_else(far_future);
     sleep_until(deadline)
@@ -261,17 +263,9 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     }
 }
 
-/// The loop's clock: when the current turn's poll for I/O returned, or the
-/// real time off a loop. A turn is short, so a deadline computed from it is
-/// early by microseconds at most; it saves a clock read per use on hot
-/// paths (a connection computes several deadlines per request).
-pub(crate) fn coarse_now() -> Instant {
-    context::with_current(|core| core.now()).unwrap_or_else(|_| Instant::now())
-}
-
 /// About thirty years from now: what "sleep forever" means.
 fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+    super::clock::now() + Duration::from_secs(86_400 * 365 * 30)
 }
 
 /// The error of [`timeout`]: the deadline passed first.

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use futures_task::waker_ref;
 use slab::Slab;
 
+use super::clock::Clock;
 use super::reactor::Reactor;
 use super::task::{BoxFuture, CancelState, Stage, Task, TaskId};
 use super::time::Timers;
@@ -73,8 +74,8 @@ pub(crate) struct Core {
     shared: Arc<Shared>,
     /// Default grace period of a cancelled task that observed its cancel.
     grace: Cell<Duration>,
-    /// When the last turn's poll returned (see [`Core::now`]).
-    now: Cell<Instant>,
+    /// The loop's time: real, or paused for tests.
+    pub(crate) clock: Clock,
 }
 
 impl Core {
@@ -93,7 +94,7 @@ impl Core {
             timers: RefCell::new(Timers::new()),
             shared: Arc::new(Shared::new(waker)),
             grace: Cell::new(DEFAULT_GRACE),
-            now: Cell::new(Instant::now()),
+            clock: Clock::new(),
         })
     }
 
@@ -191,17 +192,21 @@ impl Core {
         self.run_ready();
         self.drain_remote();
         let timeout = self.poll_timeout();
-        self.reactor.poll(timeout);
-        let now = Instant::now();
-        self.now.set(now);
+        let events = self.reactor.poll(timeout);
+        if events == 0 && self.clock.auto_advances() && !self.has_ready_work() {
+            // A paused clock and nothing to do: jump to the next timer.
+            if let Some(next) = self.timers.borrow().next_deadline() {
+                self.clock.advance_to(next);
+            }
+        }
+        let now = self.clock.tick();
         self.fire_timers(now);
     }
 
-    /// The time the last `epoll_wait` returned: a clock read shared by
-    /// everything that runs in one turn (deadlines of timeouts, the `Date`
-    /// header), at most one turn old.
-    pub(crate) fn now(&self) -> Instant {
-        self.now.get()
+    /// Whether a task (or the main future) is ready to run, or other threads
+    /// queued work.
+    pub(crate) fn has_ready_work(&self) -> bool {
+        self.main_woken.get() || !self.ready.borrow().is_empty() || self.shared.remote_len() > 0
     }
 
     /// Step 1: polls up to [`BUDGET`] ready tasks.
@@ -235,11 +240,11 @@ impl Core {
             return Some(Duration::ZERO);
         }
         let next = self.timers.borrow().next_deadline()?;
-        Some(next.saturating_duration_since(Instant::now()))
+        self.clock.wait_for(next)
     }
 
     /// Step 5: fires every timer whose deadline has passed.
-    fn fire_timers(&self, now: Instant) {
+    pub(crate) fn fire_timers(&self, now: Instant) {
         loop {
             let due = self.timers.borrow_mut().pop_due(now);
             match due {
@@ -323,7 +328,7 @@ impl Core {
         match arm_grace {
             Some(Err(())) => self.drop_task(id),
             Some(Ok(Some(grace))) => {
-                let deadline = Instant::now() + grace.unwrap_or(self.grace.get());
+                let deadline = self.clock.now() + grace.unwrap_or(self.grace.get());
                 let key = self
                     .timers
                     .borrow_mut()
