@@ -340,8 +340,15 @@
 //! [`MissedTickBehavior`](crate::rt::MissedTickBehavior) for ticks missed
 //! while the task was busy. A plain `sleep` is deliberately not
 //! cancellation-aware: ending it early with an error would lie about the
-//! time that passed. A task that wants both selects on
-//! [`cancelled()`](crate::cancelled) next to its sleep.
+//! time that passed. A task that wants both wraps it:
+//! [`cancellable`](crate::cancellable)`(sleep(d))` (section 8).
+//!
+//! Every deadline is read from the loop's clock,
+//! [`sanio::rt::now`](crate::rt::now). In tests, a runtime made with
+//! [`with_paused_clock`](crate::Runtime::with_paused_clock) stands still:
+//! when the loop has nothing to do it jumps to the next timer, and
+//! [`sanio::rt::advance`](crate::rt::advance) moves it by hand, so a test
+//! of an hour-long backoff is exact and instant (`src/rt/clock.rs`).
 //!
 //! Source: `src/rt/time.rs` (`Timers`, `Sleep`, `timeout`),
 //! `src/rt/interval.rs`, `src/rt/core/mod.rs` (`Core::poll_timeout`,
@@ -662,6 +669,56 @@
 //! run, but it gets no chance at async cleanup. And a task that computes
 //! without awaiting cannot be cancelled until it awaits; nothing preempts
 //! it.
+//!
+//! ## Cleanup on cancel, the asyncio way
+//!
+//! In Sanic (asyncio), any await can raise `CancelledError`, and a task
+//! catches it to clean up:
+//!
+//! ```python
+//! async def poller(app):
+//!     try:
+//!         while True:
+//!             await poll_once()
+//!             await asyncio.sleep(10)
+//!     except asyncio.CancelledError:
+//!         await save_state()
+//!         raise
+//! ```
+//!
+//! In sanio a plain await does not notice a cancel (the task is dropped
+//! there, destructors run, no async cleanup). Wrapping the await in
+//! [`cancellable`](crate::cancellable) makes it notice:
+//! `cancellable(fut).await` is `Ok(output)`, or `Err(Cancelled)` when the
+//! task was cancelled while it waited, and the task then has its grace
+//! period to clean up:
+//!
+//! ```
+//! use std::time::Duration;
+//! use sanio::rt::Cancelled;
+//!
+//! async fn poller(saved: std::rc::Rc<std::cell::Cell<bool>>) -> Result<(), Cancelled> {
+//!     loop {
+//!         // poll_once().await;
+//!         if let Err(cancelled) = sanio::cancellable(sanio::sleep(Duration::from_secs(10))).await {
+//!             sanio::sleep(Duration::from_millis(1)).await; // save_state().await
+//!             saved.set(true);
+//!             return Err(cancelled); // `raise`
+//!         }
+//!     }
+//! }
+//!
+//! let rt = sanio::Runtime::new()?;
+//! rt.block_on(async {
+//!     let saved = std::rc::Rc::new(std::cell::Cell::new(false));
+//!     let task = sanio::spawn(poller(saved.clone()));
+//!     sanio::rt::yield_now().await;
+//!     task.cancel();
+//!     assert!(task.await.unwrap().is_err());
+//!     assert!(saved.get());
+//! });
+//! # Ok::<(), std::io::Error>(())
+//! ```
 //!
 //! Source: `src/app/tasks.rs` (`App::add_task`, `App::cancel_task`,
 //! `App::shutdown_tasks`, `supervise`, `TaskRegistry`),

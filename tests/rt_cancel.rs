@@ -352,3 +352,77 @@ fn a_task_that_cleans_up_in_time_leaves_no_grace_timer_behind() {
         assert_eq!(sanio::rt::stats().unwrap().timers, baseline);
     });
 }
+
+#[test]
+fn cancellable_turns_a_cancel_into_an_error_the_task_can_handle() {
+    let rt = Runtime::new().unwrap().with_paused_clock();
+    run_paused_on(&rt, async {
+        let log = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let task = sanio::spawn({
+            let log = Rc::clone(&log);
+            async move {
+                // asyncio: try: await sleep(3600) except CancelledError: ...
+                match sanio::cancellable(sanio::sleep(Duration::from_secs(3600))).await {
+                    Ok(()) => log.borrow_mut().push("slept".to_owned()),
+                    Err(cancelled) => {
+                        log.borrow_mut().push(cancelled.to_string());
+                        sanio::sleep(Duration::from_secs(1)).await; // async cleanup
+                        log.borrow_mut().push("cleaned up".to_owned());
+                    }
+                }
+            }
+        });
+        yield_times(2).await;
+        let t0 = sanio::rt::now();
+        task.cancel_with("bye");
+        assert_eq!(task.await, Ok(()), "it handled the cancel and returned");
+        assert_eq!(*log.borrow(), ["cancelled: bye", "cleaned up"]);
+        assert_eq!(sanio::rt::now() - t0, Duration::from_secs(1));
+    });
+}
+
+#[test]
+fn cancellable_passes_the_output_through_when_nobody_cancels() {
+    run_paused_on(&Runtime::new().unwrap().with_paused_clock(), async {
+        let task = sanio::spawn(sanio::cancellable(async {
+            sanio::sleep(Duration::from_secs(1)).await;
+            5
+        }));
+        assert_eq!(task.await, Ok(Ok(5)));
+        // Outside a task (the block_on future) it can never be cancelled.
+        assert_eq!(sanio::cancellable(async { 6 }).await, Ok(6));
+    });
+}
+
+#[test]
+fn a_cancel_before_the_first_poll_wins_over_a_ready_future() {
+    run(async {
+        let task = sanio::spawn(sanio::cancellable(async { 1 }));
+        task.cancel();
+        let result = task.await;
+        // The wrapper observed the cancel and returned it as its output.
+        assert_eq!(result.map(|r| r.is_err()), Ok(true));
+    });
+}
+
+#[test]
+fn cancelled_in_block_on_or_after_the_cancel_was_observed_never_completes() {
+    let rt = Runtime::new().unwrap().with_paused_clock();
+    run_paused_on(&rt, async {
+        // The block_on future is no task: nothing can cancel it.
+        let waited = sanio::timeout(Duration::from_secs(60), sanio::cancelled()).await;
+        assert!(waited.is_err());
+        // A second aware await after the first observed the cancel: pends,
+        // and the grace period (5 s by default) ends the task.
+        let task = sanio::spawn(async {
+            let _first = sanio::cancelled().await;
+            sanio::cancelled().await;
+            "never"
+        });
+        yield_times(2).await;
+        let t0 = sanio::rt::now();
+        task.cancel();
+        assert!(task.await.unwrap_err().is_cancelled());
+        assert_eq!(sanio::rt::now() - t0, Duration::from_secs(5));
+    });
+}

@@ -371,3 +371,30 @@ fn an_idle_runtime_sleeping_one_second_uses_almost_no_cpu() {
     .unwrap();
     assert!(used < Duration::from_millis(200), "used {used:?} of CPU");
 }
+
+#[test]
+fn a_sleep_reset_earlier_wakes_its_task_at_the_new_deadline_unpolled() {
+    let took = run_paused(async {
+        let t0 = rt::now();
+        let sleep = Rc::new(RefCell::new(Box::pin(sanio::sleep(Duration::from_secs(
+            60,
+        )))));
+        let sleeper = sanio::spawn({
+            let sleep = Rc::clone(&sleep);
+            std::future::poll_fn(move |cx| {
+                std::future::Future::poll(sleep.borrow_mut().as_mut(), cx)
+            })
+        });
+        sanio::rt::yield_now().await; // the sleeper registers the 60 s timer
+        assert_eq!(timers(), 1);
+        // Moved earlier from outside the sleeper's poll: the timer moves now.
+        sleep
+            .borrow_mut()
+            .as_mut()
+            .reset(t0 + Duration::from_secs(5));
+        assert_eq!(timers(), 1);
+        sleeper.await.unwrap();
+        rt::now() - t0
+    });
+    assert_eq!(took, Duration::from_secs(5));
+}

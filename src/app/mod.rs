@@ -10,9 +10,11 @@
 //! Files: `handler.rs` (handlers and the HTTP service), `listeners.rs`,
 //! `tasks.rs` + `task_types.rs` (background tasks), `signals.rs`,
 //! `server.rs` (one worker), `workers.rs` (`run`, `serve`, stop),
+//! `attach.rs` (one worker on a host-driven runtime),
 //! `config.rs`, `error.rs`.
 #![forbid(unsafe_code)]
 
+mod attach;
 mod config;
 mod error;
 mod handler;
@@ -31,6 +33,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+pub use attach::Attached;
 pub use config::Config;
 pub use error::{Error, IntoResult};
 pub use handler::Handler;

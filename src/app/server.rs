@@ -67,16 +67,20 @@ impl StopSignal {
 /// Runs one worker to its end on the current thread.
 pub(crate) fn run_worker(app: &App, spec: WorkerSpec) -> Result<(), Error> {
     let runtime = Runtime::new()?.with_grace_period(spec.config.graceful_timeout);
-    let result = runtime.block_on(async {
-        let local = local::install(app, spec.index);
-        let result = serve(app, &local, spec).await;
-        if result.is_err() {
-            app.stop(); // never a half-started app
-        }
-        local::remove(app);
-        result
-    });
+    let result = runtime.block_on(worker(app.clone(), spec));
     drop(runtime);
+    result
+}
+
+/// One worker's life on the current loop, as a future: the body of
+/// [`run_worker`], and what `App::attach` spawns on a host's runtime.
+pub(crate) async fn worker(app: App, spec: WorkerSpec) -> Result<(), Error> {
+    let local = local::install(&app, spec.index);
+    let result = serve(&app, &local, spec).await;
+    if result.is_err() {
+        app.stop(); // never a half-started app
+    }
+    local::remove(&app);
     result
 }
 

@@ -186,7 +186,7 @@ impl App {
 
     /// Freezes the setup, runs `main_process_start`, binds and starts the
     /// workers; keeps worker 0 for the caller unless `all_threads`.
-    fn start(
+    pub(super) fn start(
         &self,
         config: Config,
         all_threads: bool,
@@ -246,7 +246,7 @@ impl App {
     }
 
     /// Runs `main_process_stop` and unfreezes the setup.
-    fn finish_run(&self) -> Result<(), Error> {
+    pub(super) fn finish_run(&self) -> Result<(), Error> {
         let result = Runtime::new()?.block_on(self.run_listeners(Lifecycle::MainProcessStop));
         self.inner.running.store(false, Ordering::Release);
         result

@@ -212,11 +212,12 @@ impl Runtime {
         loop {
             if self.core.take_main_woken() {
                 main_waker.clear_scheduled();
+                self.core.reset_io_budget();
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                     return output;
                 }
             }
-            self.core.turn();
+            self.core.turn(None);
         }
     }
 
@@ -256,6 +257,11 @@ impl Runtime {
         }
     }
 
+    /// The loop.
+    pub(crate) fn core(&self) -> &Rc<Core> {
+        &self.core
+    }
+
     /// Counts of what the loop holds now.
     ///
     /// # Examples
@@ -275,6 +281,7 @@ impl Drop for Runtime {
         // this loop; if another loop is running here, drop without it.
         let _enter = context::enter(&self.core);
         self.core.shutdown();
+        super::trace::dump_at_exit(&self.core.trace);
     }
 }
 
@@ -287,7 +294,7 @@ impl fmt::Debug for Runtime {
 }
 
 /// Clears the "running" mark when `block_on` returns or unwinds.
-struct ResetRunning<'a>(&'a Core);
+pub(crate) struct ResetRunning<'a>(pub(crate) &'a Core);
 
 impl Drop for ResetRunning<'_> {
     fn drop(&mut self) {
