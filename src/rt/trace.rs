@@ -23,6 +23,7 @@
 use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::fmt::{self, Write as _};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::runtime::Runtime;
@@ -126,6 +127,31 @@ pub(crate) enum What {
     Dropped(TaskId),
     /// The task ended.
     End(TaskId, TaskState),
+}
+
+impl What {
+    /// A wake on the loop's thread, by the task `from` (or the loop).
+    pub(crate) fn wake(task: TaskId, from: Option<TaskId>) -> Self {
+        What::Wake {
+            task,
+            from,
+            remote: false,
+        }
+    }
+
+    /// A wake from another thread.
+    pub(crate) fn remote_wake(task: TaskId) -> Self {
+        What::Wake {
+            task,
+            from: None,
+            remote: true,
+        }
+    }
+
+    /// The end of a poll whose result (caught panics included) is `polled`.
+    pub(crate) fn poll_end<T, E>(id: TaskId, polled: &Result<Poll<T>, E>) -> Self {
+        What::PollEnd(id, !matches!(polled, Ok(Poll::Pending)))
+    }
 }
 
 /// One recorded event.
@@ -306,6 +332,7 @@ impl TraceLog {
     pub fn to_text(&self) -> String {
         let names = self.names();
         let task = |id: &TaskId| match names.get(id) {
+            _ if *id == TaskId::MAIN => "main".to_owned(),
             Some(name) => format!("task {id} {}", json_string(name)),
             None => format!("task {id}"),
         };
@@ -388,6 +415,7 @@ impl TraceLog {
             let next = tracks.len() as u64 + 1;
             *tracks.entry(id).or_insert_with(|| {
                 let name = match names.get(&id) {
+                    _ if id == TaskId::MAIN => "main (block_on)".to_owned(),
                     Some(name) => format!("task {id} {name}"),
                     None => format!("task {id}"),
                 };

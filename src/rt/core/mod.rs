@@ -143,12 +143,7 @@ impl Core {
     /// after the waker's `scheduled` flag was set, which guarantees the id
     /// is not queued already. `block_on` schedules the main future itself.
     pub(crate) fn schedule(&self, id: TaskId) {
-        let from = self.current.get();
-        self.trace.record(|| What::Wake {
-            task: id,
-            from,
-            remote: false,
-        });
+        self.trace.record(|| What::wake(id, self.current.get()));
         self.enqueue(id);
     }
 
@@ -286,11 +281,7 @@ impl Core {
         for item in items {
             match item {
                 Remote::Wake(id) => {
-                    self.trace.record(|| What::Wake {
-                        task: id,
-                        from: None,
-                        remote: true,
-                    });
+                    self.trace.record(|| What::remote_wake(id));
                     self.enqueue(id);
                 }
                 Remote::Spawn(future) => {
@@ -364,9 +355,10 @@ impl Core {
         self.reset_io_budget();
         self.trace.record(|| What::PollStart(id));
         let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll_erased(&mut cx)));
-        self.trace
-            .record(|| What::PollEnd(id, !matches!(polled, Ok(Poll::Pending))));
-        self.current.set(None);
+        self.trace.record(|| What::poll_end(id, &polled));
+        // The task stays current while the loop files the poll's outcome:
+        // its destructors run as part of it, and the wakes of its awaiters
+        // are its own.
         match polled {
             Ok(Poll::Pending) => self.after_pending(id, future, waker, cancel_before),
             Ok(Poll::Ready(output)) => {
@@ -378,6 +370,7 @@ impl Core {
                 self.finish(id, Stage::Panicked, Some(panic_message(&*payload)));
             }
         }
+        self.current.set(None);
     }
 
     /// A poll returned `Pending`: put the future back, and apply step 3 of
