@@ -4,23 +4,22 @@
 mod support;
 
 use std::io::Write;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::time::Duration;
 
 use sanio::rt::LoopBusy;
 use sanio::Runtime;
 
 /// Whether `fd` is readable now, asked of `poll(2)` without waiting.
-fn readable_now(fd: i32) -> bool {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd, count 1, no wait.
-    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
-    assert!(n >= 0, "poll failed: {}", std::io::Error::last_os_error());
-    n == 1 && pfd.revents & libc::POLLIN != 0
+fn readable_now(fd: BorrowedFd<'_>) -> bool {
+    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+    let n = poll(&mut fds, PollTimeout::ZERO).expect("poll");
+    n == 1
+        && fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLIN))
 }
 
 #[test]
@@ -71,7 +70,8 @@ fn turn_inside_a_running_loop_is_an_error_value() {
 #[test]
 fn the_descriptor_is_readable_for_remote_work_and_io_not_for_timers() {
     let rt = Runtime::new().unwrap();
-    let fd = rt.as_raw_fd();
+    assert!(rt.as_raw_fd() >= 0);
+    let fd = rt.as_fd();
     assert!(!readable_now(fd));
 
     // Remote work makes it readable; the turn that takes it clears it.

@@ -7,7 +7,9 @@
 //! files each have one-line hooks (`core.trace.record(|| ...)`); everything
 //! else lives here. With tracing off (the default) a hook is one branch on
 //! a field that never changes, and the closure that builds the event is
-//! never called.
+//! never called: measured with callgrind, +3.2% instructions on a workload
+//! made of nothing but spawns, polls and wakes, about 6 instructions a hook
+//! (`benches/README.md`, section 3).
 //!
 //! [`Runtime::trace`](super::Runtime::trace) returns a [`TraceLog`]: a text
 //! timeline a learner can read top to bottom, and Chrome trace-event JSON

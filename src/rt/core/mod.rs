@@ -246,7 +246,8 @@ impl Core {
             io_events,
             remote_items,
             timers_fired,
-            more_work: self.has_ready_work(),
+            // Remote work needs no mention: it makes the descriptor readable.
+            more_work: self.main_woken.get() || !self.ready.borrow().is_empty(),
         }
     }
 
