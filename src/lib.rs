@@ -75,7 +75,8 @@ pub use http::{
 };
 
 pub use rt::{
-    cancelled, interval, sleep, sleep_until, spawn, timeout, JoinHandle, Runtime, RuntimeHandle,
+    cancellable, cancelled, interval, sleep, sleep_until, spawn, timeout, JoinHandle, Runtime,
+    RuntimeHandle,
 };
 #[cfg(feature = "ws")]
 pub use ws::{CloseCode, Message, WebSocket, WsConfig, WsError};

@@ -13,9 +13,11 @@
 //! `statics.rs` (static file routes), `listeners.rs`,
 //! `tasks.rs` + `task_types.rs` (background tasks), `signals.rs`,
 //! `server.rs` (one worker), `workers.rs` (`run`, `serve`, stop),
+//! `attach.rs` (one worker on a host-driven runtime),
 //! `config.rs`, `error.rs`.
 #![forbid(unsafe_code)]
 
+mod attach;
 mod blueprint;
 mod config;
 mod cors;
@@ -42,6 +44,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+pub use attach::Attached;
 pub use blueprint::Blueprint;
 pub use config::Config;
 pub use error::{Error, IntoResult};

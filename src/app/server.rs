@@ -74,16 +74,20 @@ impl StopSignal {
 /// Runs one worker to its end on the current thread.
 pub(crate) fn run_worker(app: &App, spec: WorkerSpec) -> Result<(), Error> {
     let runtime = Runtime::new()?.with_grace_period(spec.config.graceful_timeout);
-    let result = runtime.block_on(async {
-        let local = local::install(app, local::Role::Worker(spec.index));
-        let result = serve(app, &local, spec).await;
-        if result.is_err() {
-            app.stop(); // never a half-started app
-        }
-        local::remove(app);
-        result
-    });
+    let result = runtime.block_on(worker(app.clone(), spec));
     drop(runtime);
+    result
+}
+
+/// One worker's life on the current loop, as a future: the body of
+/// [`run_worker`], and what `App::attach` spawns on a host's runtime.
+pub(crate) async fn worker(app: App, spec: WorkerSpec) -> Result<(), Error> {
+    let local = local::install(&app, local::Role::Worker(spec.index));
+    let result = serve(&app, &local, spec).await;
+    if result.is_err() {
+        app.stop(); // never a half-started app
+    }
+    local::remove(&app);
     result
 }
 
@@ -125,7 +129,7 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
     }
     log::info!("worker {}: stopping", index);
     acceptor.cancel();
-    let deadline = Instant::now() + graceful;
+    let deadline = rt::now() + graceful;
     let share = stop_share(graceful);
     app.run_stop_listeners(Lifecycle::BeforeServerStop, share)
         .await;
@@ -133,7 +137,7 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
     #[cfg(feature = "ws")]
     local.websockets.close_all();
     connections.finish_by(deadline).await;
-    let left = deadline.saturating_duration_since(Instant::now());
+    let left = deadline.saturating_duration_since(rt::now());
     app.shutdown_tasks(left.max(Duration::from_millis(10)))
         .await;
     app.run_stop_listeners(Lifecycle::AfterServerStop, share)
@@ -206,7 +210,7 @@ impl Connections {
                 task.finished().await;
             }
         };
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.saturating_duration_since(rt::now());
         if rt::timeout(left, all_ended).await.is_err() {
             let still_open: Vec<&TaskRef> = open.iter().filter(|t| !t.is_finished()).collect();
             log::warn!(

@@ -193,7 +193,7 @@ impl App {
 
     /// Freezes the setup, runs `main_process_start`, binds and starts the
     /// workers; keeps worker 0 for the caller unless `all_threads`.
-    fn start(
+    pub(super) fn start(
         &self,
         config: Config,
         all_threads: bool,
@@ -263,7 +263,7 @@ impl App {
 
     /// Runs `main_process_stop` (within its share of the graceful timeout)
     /// and unfreezes the setup.
-    fn finish_run(&self) -> Result<(), Error> {
+    pub(super) fn finish_run(&self) -> Result<(), Error> {
         let graceful = self.running_config().map_or_else(
             || Config::default().graceful_timeout,
             |c| c.graceful_timeout,
