@@ -26,7 +26,7 @@ fn main() -> Result<(), Error> {
     log::set_max_level(log::LevelFilter::Info);
 
     let app = app::build()?;
-    let config = Config::from_env();
+    let config = Config::from_env()?;
     println!(
         "demo: listening on http://{}:{}/app ({} worker(s)); Ctrl-C stops",
         config.get_host(),

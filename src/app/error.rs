@@ -52,6 +52,8 @@ pub enum Error {
     },
     /// A worker thread panicked.
     WorkerPanicked(usize),
+    /// A `SANIO_*` variable has a malformed value.
+    Env(super::EnvError),
 }
 
 impl fmt::Display for Error {
@@ -70,6 +72,7 @@ impl fmt::Display for Error {
             Self::Route(message) => write!(f, "invalid route: {message}"),
             Self::Listener { phase, message } => write!(f, "{phase} listener failed: {message}"),
             Self::WorkerPanicked(index) => write!(f, "worker {index} panicked"),
+            Self::Env(err) => write!(f, "{err}"),
         }
     }
 }
@@ -79,6 +82,7 @@ impl std::error::Error for Error {
         match self {
             Self::Bind { source, .. } | Self::Io(source) => Some(source),
             Self::Cancelled(cancelled) => Some(cancelled),
+            Self::Env(err) => Some(err),
             _ => None,
         }
     }
@@ -87,6 +91,12 @@ impl std::error::Error for Error {
 impl From<io::Error> for Error {
     fn from(err: io::Error) -> Self {
         Self::Io(err)
+    }
+}
+
+impl From<super::EnvError> for Error {
+    fn from(err: super::EnvError) -> Self {
+        Self::Env(err)
     }
 }
 

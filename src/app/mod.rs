@@ -10,10 +10,11 @@
 //! Files: `handler.rs` (handlers and the HTTP service), `listeners.rs`,
 //! `tasks.rs` + `task_types.rs` (background tasks), `signals.rs`,
 //! `server.rs` (one worker), `workers.rs` (`run`, `serve`, stop),
-//! `config.rs`, `error.rs`.
+//! `config.rs` + `env.rs` (settings from `SANIO_*` variables), `error.rs`.
 #![forbid(unsafe_code)]
 
 mod config;
+mod env;
 mod error;
 mod handler;
 mod listeners;
@@ -32,6 +33,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use config::Config;
+pub use env::EnvError;
 pub use error::{Error, IntoResult};
 pub use handler::Handler;
 pub use listeners::Lifecycle;
@@ -65,7 +67,7 @@ static NEXT_APP_ID: AtomicU64 = AtomicU64::new(1);
 ///
 /// let app = App::new("hello");
 /// app.get("/", |_req: Request| async { "Hello, World!" }).unwrap();
-/// app.run(Config::from_env()).unwrap();
+/// app.run(Config::from_env().unwrap()).unwrap();
 /// ```
 #[derive(Clone)]
 pub struct App {

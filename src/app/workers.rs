@@ -117,7 +117,7 @@ impl App {
     /// ```no_run
     /// let app = sanio::App::new("demo");
     /// app.get("/", |_req: sanio::Request| async { "Hello, World!" }).unwrap();
-    /// app.run(sanio::Config::from_env()).unwrap();
+    /// app.run(sanio::Config::from_env().unwrap()).unwrap();
     /// ```
     pub fn run(&self, config: Config) -> Result<(), Error> {
         let signals = if config.handle_signals {
