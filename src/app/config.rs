@@ -49,6 +49,13 @@ pub struct Config {
     /// WebSocket settings.
     #[cfg(feature = "ws")]
     pub(crate) websocket: crate::ws::WsConfig,
+    /// TLS settings; `None` serves plain HTTP.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::net::TlsConfig>,
+    /// Built from `tls` when the app starts and shared by its workers;
+    /// a reload swaps the certificate inside it.
+    #[cfg(feature = "tls")]
+    pub(crate) tls_acceptor: Option<std::sync::Arc<crate::net::tls::TlsAcceptor>>,
 }
 
 impl Default for Config {
@@ -65,6 +72,10 @@ impl Default for Config {
             handle_signals: true,
             #[cfg(feature = "ws")]
             websocket: crate::ws::WsConfig::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
+            #[cfg(feature = "tls")]
+            tls_acceptor: None,
         }
     }
 }
@@ -245,6 +256,34 @@ impl Config {
     pub fn websocket(mut self, websocket: crate::ws::WsConfig) -> Self {
         self.websocket = websocket;
         self
+    }
+
+    /// Serves HTTPS (and WSS) with these TLS settings (feature `tls`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let tls = sanio::TlsConfig::from_pem_files("tests/data/cert.pem", "tests/data/key.pem")?;
+    /// let config = sanio::Config::default().port(8443).tls(tls);
+    /// assert!(config.get_tls().is_some());
+    /// # Ok::<(), sanio::TlsError>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::net::TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The TLS settings, if HTTPS is on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(sanio::Config::default().get_tls().is_none());
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn get_tls(&self) -> Option<&crate::net::TlsConfig> {
+        self.tls.as_ref()
     }
 
     /// The address to bind.

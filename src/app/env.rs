@@ -27,8 +27,8 @@ pub struct EnvError {
     name: String,
     /// Its value, as given.
     value: String,
-    /// What a valid value looks like.
-    expected: &'static str,
+    /// What a valid value looks like (or why the value failed).
+    expected: String,
 }
 
 impl EnvError {
@@ -76,7 +76,7 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
     }
 
     /// The value of `name` parsed by `parse`, or `None` when unset.
-    fn get<T>(
+    pub(super) fn get<T>(
         &self,
         name: &str,
         expected: &'static str,
@@ -90,7 +90,7 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
             None => Err(EnvError {
                 name: name.to_owned(),
                 value,
-                expected,
+                expected: expected.to_owned(),
             }),
         }
     }
@@ -201,9 +201,77 @@ pub(super) fn apply<F: Fn(&str) -> Option<String>>(
         config.handle_signals = on;
     }
     apply_limits(&mut config.limits, vars)?;
+    apply_tls(&mut config, vars)?;
     #[cfg(feature = "ws")]
     apply_websocket(&mut config.websocket, vars)?;
     Ok(config)
+}
+
+/// The TLS settings: both `SANIO_TLS_CERT` and `SANIO_TLS_KEY` (PEM
+/// files) turn HTTPS on; `SANIO_TLS_MIN_VERSION` (`1.2` or `1.3`) and
+/// `SANIO_TLS_HANDSHAKE_TIMEOUT` (seconds) adjust it.
+#[cfg(feature = "tls")]
+fn apply_tls<F: Fn(&str) -> Option<String>>(
+    config: &mut Config,
+    vars: &Vars<F>,
+) -> Result<(), EnvError> {
+    use crate::net::{TlsConfig, TlsVersion};
+    let version = vars.get("SANIO_TLS_MIN_VERSION", "1.2 or 1.3", |v| match v {
+        "1.2" => Some(TlsVersion::Tls12),
+        "1.3" => Some(TlsVersion::Tls13),
+        _ => None,
+    })?;
+    let timeout = vars.seconds("SANIO_TLS_HANDSHAKE_TIMEOUT")?;
+    let cert = vars.text("SANIO_TLS_CERT")?;
+    let key = vars.text("SANIO_TLS_KEY")?;
+    let mut tls = match (cert, key, config.tls.take()) {
+        (Some(cert), Some(key), _) => {
+            TlsConfig::from_pem_files(&cert, &key).map_err(|err| EnvError {
+                name: "SANIO_TLS_CERT".to_owned(),
+                value: cert,
+                expected: format!("PEM files for SANIO_TLS_CERT and SANIO_TLS_KEY ({err})"),
+            })?
+        }
+        (Some(value), None, _) | (None, Some(value), _) => {
+            let name = if vars.text("SANIO_TLS_CERT")?.is_some() {
+                "SANIO_TLS_CERT"
+            } else {
+                "SANIO_TLS_KEY"
+            };
+            return Err(EnvError {
+                name: name.to_owned(),
+                value,
+                expected: "both SANIO_TLS_CERT and SANIO_TLS_KEY".to_owned(),
+            });
+        }
+        (None, None, Some(tls)) => tls,
+        (None, None, None) => return Ok(()),
+    };
+    if let Some(version) = version {
+        tls = tls.min_version(version);
+    }
+    if let Some(timeout) = timeout {
+        tls = tls.handshake_timeout(timeout);
+    }
+    config.tls = Some(tls);
+    Ok(())
+}
+
+/// Without the `tls` feature, asking for HTTPS is an error, not a plain
+/// HTTP server.
+#[cfg(not(feature = "tls"))]
+fn apply_tls<F: Fn(&str) -> Option<String>>(
+    _config: &mut Config,
+    vars: &Vars<F>,
+) -> Result<(), EnvError> {
+    for name in ["SANIO_TLS_CERT", "SANIO_TLS_KEY"] {
+        vars.get(
+            name,
+            "nothing: sanio was built without the `tls` feature",
+            |_| None::<()>,
+        )?;
+    }
+    Ok(())
 }
 
 /// The `Limits` fields.
@@ -388,6 +456,56 @@ mod tests {
             assert_eq!((err.name(), err.value()), (name, value));
             assert!(err.to_string().contains(name), "{err}");
         }
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn tls_settings_are_read() {
+        let config = from(&[
+            ("SANIO_TLS_CERT", "tests/data/cert.pem"),
+            ("SANIO_TLS_KEY", "tests/data/key.pem"),
+            ("SANIO_TLS_MIN_VERSION", "1.3"),
+            ("SANIO_TLS_HANDSHAKE_TIMEOUT", "7"),
+        ])
+        .unwrap();
+        let tls = config.tls.expect("tls on");
+        assert_eq!(tls.get_handshake_timeout(), Duration::from_secs(7));
+        for (vars, name) in [
+            (
+                &[("SANIO_TLS_CERT", "tests/data/cert.pem")][..],
+                "SANIO_TLS_CERT",
+            ),
+            (
+                &[("SANIO_TLS_KEY", "tests/data/key.pem")][..],
+                "SANIO_TLS_KEY",
+            ),
+            (
+                &[
+                    ("SANIO_TLS_CERT", "missing.pem"),
+                    ("SANIO_TLS_KEY", "tests/data/key.pem"),
+                ][..],
+                "SANIO_TLS_CERT",
+            ),
+            (
+                &[("SANIO_TLS_MIN_VERSION", "1.1")][..],
+                "SANIO_TLS_MIN_VERSION",
+            ),
+            (
+                &[("SANIO_TLS_HANDSHAKE_TIMEOUT", "soon")][..],
+                "SANIO_TLS_HANDSHAKE_TIMEOUT",
+            ),
+        ] {
+            assert_eq!(from(vars).unwrap_err().name(), name);
+        }
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn asking_for_tls_without_the_feature_is_an_error() {
+        let err =
+            from(&[("SANIO_TLS_CERT", "cert.pem"), ("SANIO_TLS_KEY", "key.pem")]).unwrap_err();
+        assert_eq!(err.name(), "SANIO_TLS_CERT");
+        assert!(err.to_string().contains("`tls` feature"), "{err}");
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub enum Error {
     WorkerPanicked(usize),
     /// A `SANIO_*` variable has a malformed value.
     Env(super::EnvError),
+    /// A certificate or key could not be loaded.
+    #[cfg(feature = "tls")]
+    Tls(crate::net::TlsError),
 }
 
 impl fmt::Display for Error {
@@ -73,6 +76,8 @@ impl fmt::Display for Error {
             Self::Listener { phase, message } => write!(f, "{phase} listener failed: {message}"),
             Self::WorkerPanicked(index) => write!(f, "worker {index} panicked"),
             Self::Env(err) => write!(f, "{err}"),
+            #[cfg(feature = "tls")]
+            Self::Tls(err) => write!(f, "{err}"),
         }
     }
 }
@@ -83,6 +88,8 @@ impl std::error::Error for Error {
             Self::Bind { source, .. } | Self::Io(source) => Some(source),
             Self::Cancelled(cancelled) => Some(cancelled),
             Self::Env(err) => Some(err),
+            #[cfg(feature = "tls")]
+            Self::Tls(err) => Some(err),
             _ => None,
         }
     }

@@ -24,6 +24,8 @@ mod server;
 mod signals;
 mod task_types;
 mod tasks;
+#[cfg(feature = "tls")]
+mod tls;
 #[cfg(feature = "ws")]
 mod websocket;
 mod workers;
@@ -252,7 +254,7 @@ impl App {
     }
 
     /// The config of the current run, if running.
-    #[cfg_attr(not(feature = "ws"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "ws", feature = "tls")), allow(dead_code))]
     fn running_config(&self) -> Option<Arc<Config>> {
         lock(&self.inner.config).clone()
     }
