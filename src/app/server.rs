@@ -154,15 +154,16 @@ async fn accept_loop(
         }
         #[cfg(feature = "tls")]
         if let Some(tls) = &listener.tls {
-            let served = serve_tls(
+            let handshake = handshake_then_serve(
                 Arc::clone(tls),
                 stream,
                 peer,
                 Rc::clone(&service),
                 Rc::clone(&limits),
                 shutdown.clone(),
+                Rc::clone(&connections),
             );
-            connections.add(rt::spawn(served).task_ref());
+            connections.add(rt::spawn(handshake).task_ref());
             continue;
         }
         // Spawned as it is, with no `async` wrapper: a wrapper would hold
@@ -201,16 +202,18 @@ impl Accepting {
 }
 
 /// Runs the TLS handshake (bounded by its timeout, and given up when the
-/// worker stops), then serves the connection as any other; a failed
-/// handshake is logged and closed.
+/// worker stops), then serves the connection on a task of its own, spawned
+/// bare as above (this task ends, so an idle TLS connection does not keep
+/// the handshake's state); a failed handshake is logged and closed.
 #[cfg(feature = "tls")]
-async fn serve_tls(
+async fn handshake_then_serve(
     tls: Arc<crate::net::tls::TlsAcceptor>,
     stream: crate::net::TcpStream,
     peer: std::net::SocketAddr,
     service: Rc<AppService>,
     limits: Rc<Limits>,
     shutdown: Shutdown,
+    connections: Rc<Connections>,
 ) {
     use std::future::Future;
     use std::task::Poll;
@@ -224,9 +227,9 @@ async fn serve_tls(
         })
         .await
     };
-    drop(tls);
     if let Some(stream) = accepted {
-        serve_connection(stream, peer, service, limits, shutdown).await;
+        let served = serve_connection(stream, peer, service, limits, shutdown);
+        connections.add(rt::spawn(served).task_ref());
     }
 }
 
