@@ -260,6 +260,40 @@ fn https_get_and_post_with_bodies_across_record_boundaries() {
     assert!(reply.body == body, "the echoed body came back changed");
 }
 
+/// A client that speaks only TLS 1.2.
+fn tls12_client(trusted: &CertificateDer<'static>) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots.add(trusted.clone()).expect("root");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+#[test]
+fn tls12_is_served_unless_the_minimum_is_tls13() {
+    let cert = make_cert();
+    let (_app, server) = serve(tls_of(&cert), 1);
+    let mut tls = connect(server.local_addr(), &tls12_client(&cert.der)).expect("TLS 1.2");
+    assert_eq!(
+        tls.conn.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_2)
+    );
+    assert_eq!(get(&mut tls, &mut Reader::new(), "/").status, 200);
+
+    let strict = tls_of(&cert).min_version(sanio::TlsVersion::Tls13);
+    let (_app, server) = serve(strict, 1);
+    assert!(connect(server.local_addr(), &tls12_client(&cert.der)).is_err());
+    let tls = connect(server.local_addr(), &client_config(&cert.der)).expect("TLS 1.3");
+    assert_eq!(
+        tls.conn.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_3)
+    );
+}
+
 #[test]
 fn keep_alive_and_pipelining() {
     let cert = make_cert();
