@@ -67,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     app.add_named_task("heartbeat", heartbeat)?;
 
     let rt = Runtime::new()?;
-    let config = Config::from_env();
+    let config = Config::from_env()?;
     let attached = app.attach(&rt, config)?;
     println!("listening on http://{}", attached.local_addr());
     std::io::stdout().flush()?;

@@ -953,7 +953,7 @@
 //! let app = App::new("guide");
 //! assert!(app.add_task(slow_work)?.is_none()); // the callable: every worker
 //! assert!(app.add_task(even_slower(10))?.is_none()); // a future: worker 0 only
-//! // app.run(sanio::Config::from_env())?;
+//! // app.run(sanio::Config::from_env()?)?;
 //! # Ok::<(), sanio::Error>(())
 //! ```
 //!

@@ -14,8 +14,8 @@
 //!   |
 //! http, ws request/response, connection state machine, router; websockets
 //!   |
-//! net      TcpListener, TcpStream: async wrappers over mio sources
-//!   |
+//! net      TcpListener, TcpStream: async wrappers over mio sources;
+//!   |      TLS over them (feature `tls`, rustls)
 //! rt       the loop: executor, reactor, timers, wakers, spawn/JoinHandle,
 //!          sleep/timeout/interval, small sync primitives
 //! ```
@@ -38,6 +38,27 @@
 //! });
 //! assert_eq!(answer, Ok(42));
 //! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! ## HTTPS (feature `tls`)
+//!
+//! ```
+//! # #[cfg(feature = "tls")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use sanio::{App, Config, Request, TlsConfig};
+//!
+//! let app = App::new("secure");
+//! app.get("/", |_req: Request| async { "Hello, HTTPS!" })?;
+//! let tls = TlsConfig::from_pem_files("tests/data/cert.pem", "tests/data/key.pem")?;
+//! let server = app.serve(Config::default().port(0).tls(tls))?;
+//! // https://localhost:{server.local_addr().port()}/ now answers.
+//! app.reload_tls()?; // new connections get the (re-read) certificate
+//! server.stop();
+//! server.join()?;
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "tls"))]
+//! # fn main() {}
 //! ```
 #![deny(unsafe_code)]
 #![warn(
@@ -74,6 +95,8 @@ pub use http::{
     Response, SameSite, StaticFiles, StatusCode,
 };
 
+#[cfg(feature = "tls")]
+pub use net::{TlsConfig, TlsError, TlsVersion};
 pub use rt::{
     cancellable, cancelled, interval, sleep, sleep_until, spawn, timeout, JoinHandle, Runtime,
     RuntimeHandle,

@@ -14,7 +14,7 @@
 //! `tasks.rs` + `task_types.rs` (background tasks), `signals.rs`,
 //! `server.rs` (one worker), `workers.rs` (`run`, `serve`, stop),
 //! `attach.rs` (one worker on a host-driven runtime),
-//! `config.rs`, `error.rs`.
+//! `config.rs` + `env.rs` (settings from `SANIO_*` variables), `error.rs`.
 #![forbid(unsafe_code)]
 
 mod attach;
@@ -22,6 +22,7 @@ mod blueprint;
 mod config;
 mod cors;
 mod dispatch;
+mod env;
 mod error;
 mod handler;
 mod listeners;
@@ -36,6 +37,8 @@ mod statics;
 mod subscription;
 mod task_types;
 mod tasks;
+#[cfg(feature = "tls")]
+mod tls;
 #[cfg(feature = "ws")]
 mod websocket;
 mod workers;
@@ -47,6 +50,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 pub use attach::Attached;
 pub use blueprint::Blueprint;
 pub use config::Config;
+pub use env::EnvError;
 pub use error::{Error, IntoResult};
 pub use handler::Handler;
 pub use listeners::Lifecycle;
@@ -83,7 +87,7 @@ static NEXT_APP_ID: AtomicU64 = AtomicU64::new(1);
 ///
 /// let app = App::new("hello");
 /// app.get("/", |_req: Request| async { "Hello, World!" }).unwrap();
-/// app.run(Config::from_env()).unwrap();
+/// app.run(Config::from_env().unwrap()).unwrap();
 /// ```
 #[derive(Clone)]
 pub struct App {
@@ -272,6 +276,7 @@ impl App {
     }
 
     /// The config of the current run, if running.
+    #[cfg_attr(not(any(feature = "ws", feature = "tls")), allow(dead_code))]
     fn running_config(&self) -> Option<Arc<Config>> {
         lock(&self.inner.config).clone()
     }
