@@ -77,4 +77,4 @@ pub use rt::{
     cancelled, interval, sleep, sleep_until, spawn, timeout, JoinHandle, Runtime, RuntimeHandle,
 };
 #[cfg(feature = "ws")]
-pub use ws::{CloseCode, Message, WebSocket, WsConfig, WsError};
+pub use ws::{CloseCode, Message, QueueFull, WebSocket, WsConfig, WsError};
