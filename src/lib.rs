@@ -56,6 +56,9 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod app;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 /// A guided tour of how sanio works, from a waker up to the workers.
 pub mod guide;
 pub mod http;

@@ -59,6 +59,13 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
+/// The pieces `crate::fuzzing` drives directly.
+#[cfg(feature = "fuzzing")]
+pub(crate) use self::{
+    body::BodyDecoder,
+    parse::{parse_head, BodyKind},
+};
+
 pub use error::HttpError;
 pub use headers::Headers;
 pub use limits::Limits;
