@@ -77,6 +77,9 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod app;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 /// A guided tour of how sanio works, from a waker up to the workers.
 pub mod guide;
 pub mod http;
@@ -102,4 +105,4 @@ pub use rt::{
     RuntimeHandle,
 };
 #[cfg(feature = "ws")]
-pub use ws::{CloseCode, Message, WebSocket, WsConfig, WsError};
+pub use ws::{CloseCode, Message, QueueFull, WebSocket, WsConfig, WsError};

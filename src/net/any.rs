@@ -95,6 +95,17 @@ impl Stream {
         }
     }
 
+    /// `Ready` once the peer closed the connection or it failed, without
+    /// reading any data (see `TcpStream::poll_read_closed`).
+    #[cfg_attr(not(feature = "ws"), allow(dead_code))] // the websocket driver's
+    pub(crate) fn poll_read_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match self {
+            Self::Tcp(tcp) => tcp.poll_read_closed(cx),
+            #[cfg(feature = "tls")]
+            Self::Tls(tls) => tls.poll_read_closed(cx),
+        }
+    }
+
     /// The peer's address.
     #[allow(dead_code)] // for the layers above; TLS logs use it
     pub(crate) fn peer_addr(&self) -> io::Result<SocketAddr> {

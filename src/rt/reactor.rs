@@ -227,6 +227,19 @@ impl Registration {
         }
     }
 
+    /// `Ready` once the peer closed its side or the socket failed (the
+    /// sticky flags above); otherwise stores the reader's waker and returns
+    /// `Pending`. Reads nothing: a reader holding off for back-pressure
+    /// still learns that the peer left.
+    pub(crate) fn poll_read_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let closed = self.core.reactor.ios.borrow()[self.key].read_closed;
+        if closed {
+            return Poll::Ready(());
+        }
+        self.set_waker(Direction::Read, cx.waker());
+        Poll::Pending
+    }
+
     /// Whether the cached readiness allows a try in `direction`.
     fn is_ready(&self, direction: Direction) -> bool {
         let ios = self.core.reactor.ios.borrow();

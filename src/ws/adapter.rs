@@ -74,6 +74,17 @@ impl NonBlocking {
         self.read_blocked
     }
 
+    /// Whether the peer closed its side (FIN) or the connection failed
+    /// (reset), seen without reading any data; when not, the driver is
+    /// woken by the next read event.
+    pub(super) fn peer_left(&self) -> bool {
+        let Some(waker) = &self.waker else {
+            return false;
+        };
+        let mut cx = Context::from_waker(waker);
+        self.stream.poll_read_closed(&mut cx).is_ready()
+    }
+
     /// The end of a connection that had a close handshake (or failed with
     /// a close frame): sends FIN once (the server closes TCP first, RFC
     /// 6455 §7.1.1), then reads and discards until the peer's EOF.

@@ -291,6 +291,8 @@ impl WebSocket {
         if let Some(cancelled) = cancel.or_else(|| take_deferred(&mut state)) {
             return Poll::Ready(Err(WsError::Cancelled(cancelled)));
         }
+        // Every message sent before a protocol error was taken: fail now.
+        state.apply_failure();
         if state.phase != Phase::Open {
             return Poll::Ready(Ok(None));
         }

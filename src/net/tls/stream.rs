@@ -229,6 +229,13 @@ impl TlsStream {
     pub(crate) fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.tcp.peer_addr()
     }
+
+    /// `Ready` once the TCP connection under the session was closed by the
+    /// peer (FIN) or failed, without reading: see
+    /// `TcpStream::poll_read_closed`.
+    pub(crate) fn poll_read_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.tcp.poll_read_closed(cx)
+    }
 }
 
 impl Drop for TlsStream {
