@@ -350,8 +350,14 @@ def main():
     stop.set()
     for t in threads:
         t.join(timeout=30)
-    time.sleep(3.0)
-    fd_after = fds(server.pid) if server.poll() is None else -1
+    # Connections the clients left end by their own timeouts (a lingering
+    # close, a stalled head): wait for them, bounded.
+    fd_after = -1
+    for _ in range(60):
+        time.sleep(0.5)
+        fd_after = fds(server.pid) if server.poll() is None else -1
+        if fd_after == fd_base:
+            break
     stop.clear()
     load = [threading.Thread(target=keepalive_client, args=(port,), daemon=True) for _ in range(2)]
     for t in load:
