@@ -65,8 +65,8 @@ pub mod rt;
 pub mod ws;
 
 pub use app::{
-    App, Config, Error, Event, EventWait, IntoResult, IntoTask, Lifecycle, Server, Task, TaskError,
-    TaskHandle, TaskState,
+    App, Config, Error, Event, EventWait, IntoResult, IntoTask, Lifecycle, Server, Subscription,
+    Task, TaskError, TaskHandle, TaskState,
 };
 
 pub use http::{

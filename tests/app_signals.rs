@@ -260,3 +260,66 @@ fn requests_dispatch_the_http_lifecycle_events_when_someone_listens() {
         ]
     );
 }
+
+#[test]
+fn a_subscription_keeps_every_dispatch_up_to_its_capacity_then_drops_the_oldest() {
+    let app = App::new("subscribe");
+    on_loop(async {
+        let mut events = app.subscribe("my.custom.event", 3).unwrap();
+        let mut once = Box::pin(app.event("my.custom.event"));
+        let _ = support::rt::poll_once(&mut once).await; // the one-shot wait starts
+        for n in 0..5 {
+            app.dispatch_with("my.custom.event", &n.to_string())
+                .await
+                .unwrap();
+        }
+        app.dispatch("my.other.event").await.unwrap(); // a sibling reaches nobody
+        assert_eq!(
+            once.await.unwrap().message(),
+            Some("0"),
+            "one-shot: the first"
+        );
+        let mut got = Vec::new();
+        while let Some(event) = events.try_recv() {
+            got.push(event.message().unwrap().to_owned());
+        }
+        assert_eq!(got, ["2", "3", "4"], "the newest three, in order");
+        assert_eq!(events.missed(), 2);
+        assert!(matches!(
+            app.subscribe("not-an-event", 1),
+            Err(Error::InvalidEvent(_))
+        ));
+        drop(events);
+        assert_eq!(app.subscribers("my.custom.event"), 0);
+    });
+    assert!(matches!(
+        app.subscribe("my.custom.event", 1),
+        Err(Error::NoLoop(_))
+    ));
+}
+
+#[test]
+fn a_subscription_wait_ends_with_cancelled_in_a_cancelled_task() {
+    let app = App::new("subscribe-cancel");
+    on_loop(async {
+        let subscriber = app.clone();
+        let task = sanio::spawn(async move {
+            let mut events = subscriber.subscribe("my.custom.event", 8).unwrap();
+            let first = events.recv().await;
+            let second = events.recv().await;
+            (first.map(|e| e.message().map(str::to_owned)), second)
+        });
+        support::rt::yield_times(2).await;
+        app.dispatch_with("my.custom.event", "hi").await.unwrap();
+        support::rt::yield_times(2).await;
+        task.cancel_with("bye");
+        let (first, second) = task.await.unwrap();
+        assert_eq!(first.unwrap(), Some("hi".to_owned()));
+        assert!(matches!(second, Err(Error::Cancelled(_))));
+        assert_eq!(
+            app.subscribers("my.custom.event"),
+            0,
+            "dropped with its task"
+        );
+    });
+}

@@ -387,3 +387,62 @@ fn a_name_kept_twice_before_run_is_refused_at_once() {
     app.add_task(|| async {}).unwrap();
     app.add_named_task("other", || async {}).unwrap();
 }
+
+#[test]
+fn a_task_that_passes_its_cancel_on_with_a_question_mark_is_cancelled_not_failed() {
+    let app = App::new("passes-cancel");
+    let reports = Arc::new(AtomicUsize::new(0));
+    let r = Arc::clone(&reports);
+    app.signal("server.exception.report", move |_app, _event| {
+        let r = Arc::clone(&r);
+        async move {
+            r.fetch_add(1, Ordering::SeqCst);
+        }
+    })
+    .unwrap();
+    on_loop(async {
+        // Three error types that carry the cancel: sanio's, the loop's, a box.
+        let waiter = app.clone();
+        let app_error = app
+            .add_named_task("app-error", async move {
+                waiter.event("my.custom.event").await?;
+                Ok::<(), Error>(())
+            })
+            .unwrap()
+            .unwrap();
+        let rt_error = app
+            .add_named_task("rt-error", async { Err::<(), _>(sanio::cancelled().await) })
+            .unwrap()
+            .unwrap();
+        let boxed = app
+            .add_named_task("boxed", async {
+                let cancelled = sanio::cancelled().await;
+                Err::<(), Box<dyn std::error::Error>>(Box::new(Error::Cancelled(cancelled)))
+            })
+            .unwrap()
+            .unwrap();
+        sanio::rt::yield_now().await;
+        for name in ["app-error", "rt-error", "boxed"] {
+            let state = app.cancel_task_with(name, "stop").await.unwrap();
+            assert_eq!(state, TaskState::Cancelled, "{name}");
+            assert_eq!(
+                app.get_task(name).unwrap().message().as_deref(),
+                Some("stop")
+            );
+        }
+        let stopped = Err(TaskError::Cancelled(Some("stop".into())));
+        assert_eq!(app_error.await, stopped);
+        assert_eq!(rt_error.await, stopped);
+        assert_eq!(boxed.await, stopped);
+        // A real failure is still one.
+        let failing = app
+            .add_task(async { Err::<(), _>("disk full") })
+            .unwrap()
+            .unwrap();
+        assert_eq!(failing.await, Err(TaskError::Failed("disk full".into())));
+        for _ in 0..5 {
+            sanio::rt::yield_now().await; // reports run in the background
+        }
+    });
+    assert_eq!(reports.load(Ordering::SeqCst), 1, "only the real failure");
+}

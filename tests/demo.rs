@@ -132,3 +132,60 @@ fn a_notification_reaches_the_feed_and_the_event_stream_on_every_worker() {
     server.stop();
     server.join().unwrap();
 }
+
+#[test]
+fn a_hundred_notifications_sent_back_to_back_all_reach_the_feed() {
+    let app = demo_app::build().unwrap();
+    let server = app.serve(Config::default().port(0)).unwrap();
+    let addr = server.local_addr();
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let (mut feed, _) = tungstenite::client(format!("ws://{addr}/feed").as_str(), stream).unwrap();
+    // Notify until the feed's handler is listening (a hang guard bounds it).
+    let mut listening = false;
+    for _ in 0..400 {
+        request(addr, "POST", "/notify", "ready?");
+        if let Ok(tungstenite::Message::Text(_)) = feed.read() {
+            listening = true;
+            break;
+        }
+    }
+    assert!(listening, "the feed forwards notifications");
+    while feed.read().is_ok() {} // any late "ready?" echoes
+
+    // A hundred notifications in one write: the server answers them one
+    // after another with no wait in between.
+    let mut pipelined = String::new();
+    for n in 0..100 {
+        let body = format!("n{n}");
+        pipelined.push_str(&format!(
+            "POST /notify HTTP/1.1\r\nHost: demo\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+    }
+    let mut notifier = TcpStream::connect(addr).unwrap();
+    notifier.write_all(pipelined.as_bytes()).unwrap();
+
+    // Read until all came, or nothing more comes for a long while (a hang
+    // guard, not a measurement).
+    let (mut received, mut idle_reads) = (Vec::new(), 0);
+    while received.len() < 100 && idle_reads < 400 {
+        match feed.read() {
+            Ok(tungstenite::Message::Text(text)) if text.as_str() != "ready?" => {
+                received.push(text.as_str().to_owned());
+                idle_reads = 0;
+            }
+            Ok(_) => {}
+            Err(_) => idle_reads += 1,
+        }
+    }
+    let expected: Vec<String> = (0..100).map(|n| format!("n{n}")).collect();
+    assert_eq!(received, expected, "every notification, in order");
+    feed.close(None).unwrap();
+    while feed.read().is_ok() {}
+    drop(notifier);
+    server.stop();
+    server.join().unwrap();
+}

@@ -221,9 +221,42 @@ fn a_client_that_disconnects_mid_request_gets_its_handler_dropped() {
     while !started.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(1));
     }
+    // A reset, not a FIN: a FIN alone may be a half-close, which is
+    // answered (see the half-close test below).
+    socket2::SockRef::from(&client)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
     drop(client);
     while !dropped.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(1));
+    }
+    server.stop();
+    server.join().unwrap();
+}
+
+#[test]
+fn a_client_that_half_closes_after_its_request_gets_the_response_then_a_close() {
+    let app = App::new("half-close");
+    app.get("/slow", |_req: Request| async {
+        // Pending when the client's FIN arrives.
+        sanio::sleep(Duration::from_millis(20)).await;
+        "late but here"
+    })
+    .unwrap();
+    app.get("/", |_req: Request| async { "at once" }).unwrap();
+    let server = serve(&app, 1);
+    for path in ["/slow", "/"] {
+        let mut client = connect(server.local_addr());
+        client
+            .write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+            .unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap(); // `nc -N`
+        let reply = read_reply(&mut client).expect("the half-closed client is answered");
+        assert_eq!(reply.status, 200, "{path}");
+        assert!(["late but here", "at once"].contains(&reply.text().as_str()));
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty(), "then the server closes: {rest:?}");
     }
     server.stop();
     server.join().unwrap();

@@ -352,3 +352,65 @@ fn a_task_that_cleans_up_in_time_leaves_no_grace_timer_behind() {
         assert_eq!(sanio::rt::stats().unwrap().timers, baseline);
     });
 }
+
+#[test]
+fn a_later_cancel_with_a_shorter_grace_shortens_a_cleanup_under_way() {
+    let rt = Runtime::new().unwrap().with_grace_period(ENDLESS_GRACE);
+    run_on(&rt, async {
+        let (dropped, guard) = DropFlag::new();
+        let task = sanio::spawn(async move {
+            let _guard = guard;
+            sanio::cancelled().await;
+            sanio::sleep(Duration::from_secs(3600)).await; // a stubborn cleanup
+            "never"
+        });
+        yield_times(2).await;
+        task.cancel_with("first");
+        yield_times(3).await;
+        assert!(!task.is_finished(), "in its cleanup, with an endless grace");
+        // "Cancel now" means now: the cleanup loses what is left of its grace.
+        task.cancel_with_grace("now", Duration::ZERO);
+        yield_times(3).await;
+        assert!(task.is_finished(), "dropped at the next turn");
+        assert!(dropped.get());
+        let err = task.await.unwrap_err();
+        assert!(err.is_cancelled());
+        assert_eq!(err.message(), Some("first"), "the first message stays");
+    });
+}
+
+#[test]
+fn a_shorter_grace_before_the_cancel_is_seen_applies_once_it_is() {
+    let rt = Runtime::new().unwrap().with_grace_period(ENDLESS_GRACE);
+    run_on(&rt, async {
+        let task = sanio::spawn(async {
+            sanio::cancelled().await;
+            sanio::sleep(Duration::from_secs(3600)).await;
+            "never"
+        });
+        yield_times(2).await;
+        // Both cancels land before the task runs again.
+        task.cancel_with_grace("long", ENDLESS_GRACE);
+        task.cancel_with_grace("short", Duration::ZERO);
+        yield_times(4).await;
+        assert!(task.is_finished(), "the shorter grace won");
+        assert!(task.await.unwrap_err().is_cancelled());
+    });
+}
+
+#[test]
+fn a_later_cancel_with_a_longer_grace_changes_nothing() {
+    let rt = Runtime::new().unwrap().with_grace_period(ENDLESS_GRACE);
+    run_on(&rt, async {
+        let task = sanio::spawn(async {
+            sanio::cancelled().await;
+            sanio::sleep(Duration::from_secs(3600)).await;
+            "never"
+        });
+        yield_times(2).await;
+        task.cancel_with_grace("short", Duration::ZERO);
+        task.cancel_with_grace("long", ENDLESS_GRACE);
+        yield_times(4).await;
+        assert!(task.is_finished());
+    });
+}

@@ -235,3 +235,42 @@ fn ten_thousand_connect_close_cycles_leave_the_loop_at_its_baseline() {
     server.stop();
     server.join().unwrap();
 }
+
+#[test]
+fn a_handler_that_passes_the_shutdowns_cancel_on_has_not_failed() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let app = App::new("ws-cancel");
+    let reports = Arc::new(AtomicUsize::new(0));
+    let r = Arc::clone(&reports);
+    app.signal("server.exception.report", move |_app, _event| {
+        let r = Arc::clone(&r);
+        async move {
+            r.fetch_add(1, Ordering::SeqCst);
+        }
+    })
+    .unwrap();
+    app.websocket("/waits", |req: Request, ws: WebSocket| async move {
+        let _ws = ws;
+        req.app().event("my.custom.event").await?; // the stop's cancel, passed on
+        Ok::<(), Error>(())
+    })
+    .unwrap();
+    app.get("/waiters", |req: Request| async move {
+        req.app().event_waiters("my.custom.event").to_string()
+    })
+    .unwrap();
+    let server = app
+        .serve(
+            Config::default()
+                .port(0)
+                .graceful_timeout(Duration::from_secs(2)),
+        )
+        .unwrap();
+    let mut client = connect(server.local_addr(), "/waits");
+    wait_for(server.local_addr(), "/waiters", |n| n == "1");
+    server.stop();
+    assert_eq!(close_code(&mut client), Some(u16::from(CloseCode::Away)));
+    server.join().unwrap();
+    assert_eq!(reports.load(Ordering::SeqCst), 0, "a cancel is no failure");
+}

@@ -166,9 +166,12 @@ async fn events(req: Request) -> Response {
     response
 }
 
-/// `GET /feed`: Sanic's receiver-task pattern.
+/// `GET /feed`: Sanic's receiver-task pattern, with a subscription so that
+/// no notification is lost while the handler is busy sending the last one
+/// (up to 256 queued; beyond that the oldest are dropped and counted).
 async fn feed(req: Request, ws: WebSocket) -> Result<(), Error> {
     let app = req.app();
+    let mut events = app.subscribe("my.custom.event", 256)?;
     let task_name = format!("receiver:{}", req.id());
     let reader = ws.clone();
     app.add_named_task(task_name.clone(), async move {
@@ -176,8 +179,8 @@ async fn feed(req: Request, ws: WebSocket) -> Result<(), Error> {
             log::info!("received: {:?}", message.as_text().unwrap_or("<binary>"));
         }
     })?;
-    // Until the client goes away: then the wait ends with `Cancelled`.
-    while let Ok(event) = app.event("my.custom.event").await {
+    // Until the client goes away: then `recv` ends with `Cancelled`.
+    while let Ok(event) = events.recv().await {
         if ws
             .send(event.message().unwrap_or("A message"))
             .await

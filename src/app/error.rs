@@ -1,5 +1,6 @@
 //! The app layer's error type.
 
+use std::any::Any;
 use std::fmt;
 use std::io;
 
@@ -98,7 +99,9 @@ impl From<crate::rt::Cancelled> for Error {
 
 /// The outcome of a task, listener or signal handler: `()` or a `Result`
 /// whose error can be shown. This is how sanio tells "failed" from "done"
-/// without guessing.
+/// without guessing, and "cancelled" from "failed": an error that is a
+/// [`Cancelled`](crate::rt::Cancelled), or carries one (see
+/// [`as_cancelled`](Self::as_cancelled)), is a cancel passed on with `?`.
 ///
 /// # Examples
 ///
@@ -118,6 +121,27 @@ pub trait IntoResult: 'static {
     ///
     /// The error's `Display` text.
     fn into_result(self) -> Result<Self::Ok, String>;
+
+    /// The cancel this outcome passes on, if it is an error that is one: a
+    /// [`Cancelled`](crate::rt::Cancelled), an [`Error::Cancelled`], a
+    /// `WsError::Cancelled`, or a boxed error whose chain of sources holds
+    /// a `Cancelled`. A task or websocket handler that ends so is recorded
+    /// as cancelled, not failed, and nothing is reported. Other error types
+    /// (your own, `anyhow`) count as failures.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sanio::IntoResult;
+    ///
+    /// let passed_on: Result<(), sanio::Error> = Err(sanio::rt::Cancelled::default().into());
+    /// assert!(passed_on.as_cancelled().is_some());
+    /// let failed: Result<(), String> = Err("disk full".into());
+    /// assert!(failed.as_cancelled().is_none());
+    /// ```
+    fn as_cancelled(&self) -> Option<&crate::rt::Cancelled> {
+        None
+    }
 }
 
 impl IntoResult for () {
@@ -132,15 +156,74 @@ impl<T: 'static, E: fmt::Display + 'static> IntoResult for Result<T, E> {
     fn into_result(self) -> Result<T, String> {
         self.map_err(|err| err.to_string())
     }
+
+    fn as_cancelled(&self) -> Option<&crate::rt::Cancelled> {
+        let err: &dyn Any = self.as_ref().err()?;
+        if let Some(cancelled) = err.downcast_ref::<crate::rt::Cancelled>() {
+            return Some(cancelled);
+        }
+        if let Some(err) = err.downcast_ref::<Error>() {
+            return cancel_in_chain(err);
+        }
+        #[cfg(feature = "ws")]
+        if let Some(err) = err.downcast_ref::<crate::ws::WsError>() {
+            return err.cancelled();
+        }
+        if let Some(err) = err.downcast_ref::<Box<dyn std::error::Error>>() {
+            return cancel_in_chain(&**err);
+        }
+        if let Some(err) = err.downcast_ref::<Box<dyn std::error::Error + Send + Sync>>() {
+            return cancel_in_chain(&**err);
+        }
+        None
+    }
+}
+
+/// The `Cancelled` in `err` or its chain of sources, if any.
+fn cancel_in_chain<'a>(
+    mut err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a crate::rt::Cancelled> {
+    loop {
+        if let Some(cancelled) = err.downcast_ref::<crate::rt::Cancelled>() {
+            return Some(cancelled);
+        }
+        err = err.source()?;
+    }
+}
+
+/// How a judged task, handler or listener ended without a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stopped {
+    /// It returned an error, shown as text.
+    Failed(String),
+    /// It passed a cancel on (see [`IntoResult::as_cancelled`]).
+    Cancelled(crate::rt::Cancelled),
+}
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Failed(message) => f.write_str(message),
+            Self::Cancelled(cancelled) => write!(f, "{cancelled}"),
+        }
+    }
+}
+
+/// Judges an outcome: its value, a failure, or a cancel passed on.
+pub(crate) fn judge<R: IntoResult>(outcome: R) -> Result<R::Ok, Stopped> {
+    if let Some(cancelled) = outcome.as_cancelled() {
+        return Err(Stopped::Cancelled(cancelled.clone()));
+    }
+    outcome.into_result().map_err(Stopped::Failed)
 }
 
 /// Boxes a future whose output is `()` or a `Result` into one that reports
-/// only success or the error's text: the shape listeners, signal handlers,
+/// only success, or how it stopped: the shape listeners, signal handlers,
 /// kept tasks and websocket handlers are stored in.
-pub(crate) fn judged<F>(future: F) -> super::task_types::LocalFuture<Result<(), String>>
+pub(crate) fn judged<F>(future: F) -> super::task_types::LocalFuture<Result<(), Stopped>>
 where
     F: std::future::Future + 'static,
     F::Output: IntoResult,
 {
-    Box::pin(async move { future.await.into_result().map(drop) })
+    Box::pin(async move { judge(future.await).map(drop) })
 }

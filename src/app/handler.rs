@@ -87,8 +87,12 @@ impl AppService {
     /// through the app's error handler.
     async fn answer(&self, mut request: Request) -> Response {
         let started = self.access_log.then(Instant::now);
-        // The built-in per-request events cost one check when nobody listens.
-        let lifecycle = self.lifecycle_handlers || self.local.events.any();
+        // The built-in per-request events cost a flag and a few length
+        // checks when nobody listens to them; waits and subscriptions for
+        // other events on this worker add nothing.
+        let lifecycle = self.lifecycle_handlers
+            || self.local.listens("http.lifecycle.request")
+            || self.local.listens("http.lifecycle.response");
         let log_line = (self.access_log || lifecycle).then(|| {
             (
                 request.method().as_str().to_owned(),

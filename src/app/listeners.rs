@@ -11,13 +11,32 @@
 //! order; stop listeners run in the exact reverse. A failing start listener
 //! stops the app and `run` returns its error; a failing stop listener is
 //! logged and the others still run.
+//!
+//! A stop never hangs on a listener: the listeners of one stop phase (with
+//! the signal handlers of its built-in event) share a quarter of the
+//! graceful timeout ([`stop_share`]). They still run one after another in
+//! their order; one still running when the share is used up is dropped and
+//! logged by name, and those after it get one poll each (a listener that
+//! does not wait still runs in full).
 
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use super::error::Stopped;
 use super::task_types::LocalFuture;
 use super::{App, Error, IntoResult};
+use crate::rt;
+
+/// How long the listeners of one stop phase may take together: a quarter of
+/// the graceful timeout. A worker's stop (before_server_stop, connections
+/// and tasks, after_server_stop) then ends within 1.25 × the graceful
+/// timeout, and `run` returns at most a quarter later (main_process_stop),
+/// plus a few timer ticks.
+pub(crate) fn stop_share(graceful: Duration) -> Duration {
+    graceful / 4
+}
 
 /// The phases a listener can attach to.
 ///
@@ -34,7 +53,9 @@ pub enum Lifecycle {
     MainProcessStart,
     /// On each worker, before it accepts connections.
     BeforeServerStart,
-    /// On each worker, once it accepts connections.
+    /// On each worker, once its listening socket is handed to the accept
+    /// loop (connections already queued are accepted as soon as the
+    /// listeners of this phase wait or end).
     AfterServerStart,
     /// On each worker, when a stop begins (it no longer accepts).
     BeforeServerStop,
@@ -96,7 +117,7 @@ impl fmt::Display for Lifecycle {
 }
 
 /// A listener's function.
-pub(crate) type ListenerFn = Arc<dyn Fn(App) -> LocalFuture<Result<(), String>> + Send + Sync>;
+pub(crate) type ListenerFn = Arc<dyn Fn(App) -> LocalFuture<Result<(), Stopped>> + Send + Sync>;
 
 /// One registered listener.
 #[derive(Clone)]
@@ -105,6 +126,8 @@ pub(crate) struct Listener {
     pub(crate) phase: Lifecycle,
     /// Higher runs first among start listeners.
     pub(crate) priority: i32,
+    /// The listener's type name (its function's path), for logs.
+    pub(crate) name: &'static str,
     /// The function.
     pub(crate) run: ListenerFn,
 }
@@ -181,24 +204,66 @@ impl App {
         self.add_listener(Listener {
             phase,
             priority,
+            name: std::any::type_name::<L>(),
             run,
         })
     }
 
-    /// Runs the listeners of `phase` on the current loop. A start phase
-    /// stops at the first failure and returns it; a stop phase logs
-    /// failures and runs on.
+    /// Runs the listeners of a start phase on the current loop; stops at
+    /// the first failure and returns it.
     pub(crate) async fn run_listeners(&self, phase: Lifecycle) -> Result<(), Error> {
+        self.run_listeners_by(phase, None).await
+    }
+
+    /// Runs the listeners of a stop phase on the current loop within
+    /// `limit` (see the module doc); logs failures and overruns and runs on.
+    pub(crate) async fn run_stop_listeners(&self, phase: Lifecycle, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        if let Err(err) = self.run_listeners_by(phase, Some(deadline)).await {
+            log::error!("{err}"); // only start phases fail; kept for safety
+        }
+    }
+
+    /// The body of both: listeners in order, each within `deadline` if any.
+    async fn run_listeners_by(
+        &self,
+        phase: Lifecycle,
+        deadline: Option<Instant>,
+    ) -> Result<(), Error> {
+        let within = |deadline: Instant| deadline.saturating_duration_since(Instant::now());
         if let (Some(event), true) = (phase.event(), !phase.is_start()) {
-            self.dispatch_built_in(event, None).await;
+            let dispatched = self.dispatch_built_in(event, None);
+            match deadline {
+                None => dispatched.await,
+                Some(deadline) => {
+                    if rt::timeout(within(deadline), dispatched).await.is_err() {
+                        log::warn!("{event} signal handlers overran the {phase} share");
+                    }
+                }
+            }
         }
         for listener in ordered(&self.listeners(), phase) {
-            if let Err(message) = (listener.run)(self.clone()).await {
-                log::error!("{phase} listener failed: {message}");
+            let run = (listener.run)(self.clone());
+            let outcome = match deadline {
+                None => run.await,
+                Some(deadline) => match rt::timeout(within(deadline), run).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => {
+                        log::warn!(
+                            "{phase} listener {} overran the phase's share of the graceful \
+                             timeout and was dropped",
+                            listener.name
+                        );
+                        continue;
+                    }
+                },
+            };
+            if let Err(message) = outcome {
+                log::error!("{phase} listener {} failed: {message}", listener.name);
                 if phase.is_start() {
                     return Err(Error::Listener {
                         phase: phase.as_str(),
-                        message,
+                        message: message.to_string(),
                     });
                 }
             }
@@ -218,6 +283,7 @@ mod tests {
         Listener {
             phase,
             priority,
+            name: "test",
             run: Arc::new(|_| Box::pin(async { Ok(()) })),
         }
     }

@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use super::server::StopSignal;
 use super::signals::EventWaiters;
+use super::subscription::Subscribers;
 use super::tasks::TaskRegistry;
 use super::{App, Error};
 use crate::rt::RuntimeHandle;
@@ -22,6 +23,8 @@ pub(crate) struct Local {
     pub(crate) tasks: TaskRegistry,
     /// `app.event()` waiters on this worker.
     pub(crate) events: EventWaiters,
+    /// `app.subscribe()` queues on this worker.
+    pub(crate) subscriptions: Subscribers,
     /// Asks this worker to stop.
     pub(crate) stop: StopSignal,
     /// Open websockets, closed with 1001 when the worker stops.
@@ -29,6 +32,14 @@ pub(crate) struct Local {
     pub(crate) websockets: super::websocket::OpenSockets,
     /// The loop this state belongs to.
     handle: RuntimeHandle,
+}
+
+impl Local {
+    /// Whether an `event()` wait or a subscription on this worker listens
+    /// to `name` (two length checks while nobody waits on any event).
+    pub(crate) fn listens(&self, name: &str) -> bool {
+        self.events.count(name) > 0 || self.subscriptions.count(name) > 0
+    }
 }
 
 thread_local! {
@@ -67,6 +78,7 @@ pub(crate) fn install(app: &App, worker: usize) -> Rc<Local> {
         worker,
         tasks: TaskRegistry::default(),
         events: EventWaiters::default(),
+        subscriptions: Subscribers::default(),
         stop: StopSignal::default(),
         #[cfg(feature = "ws")]
         websockets: Default::default(),

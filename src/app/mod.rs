@@ -21,6 +21,7 @@ mod local;
 mod routes;
 mod server;
 mod signals;
+mod subscription;
 mod task_types;
 mod tasks;
 #[cfg(feature = "ws")]
@@ -36,6 +37,7 @@ pub use error::{Error, IntoResult};
 pub use handler::Handler;
 pub use listeners::Lifecycle;
 pub use signals::{Event, EventWait};
+pub use subscription::Subscription;
 pub use task_types::{
     AppFactoryTask, FactoryTask, FutureTask, IntoTask, Task, TaskError, TaskHandle, TaskSource,
     TaskState,
@@ -250,7 +252,6 @@ impl App {
     }
 
     /// The config of the current run, if running.
-    #[cfg_attr(not(feature = "ws"), allow(dead_code))]
     fn running_config(&self) -> Option<Arc<Config>> {
         lock(&self.inner.config).clone()
     }

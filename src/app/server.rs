@@ -9,10 +9,17 @@
 //! 3. wait for a stop (`app.stop()`, a signal, or a failing start listener
 //!    on any worker);
 //! 4. stop accepting, run `before_server_stop`, tell connections to finish
-//!    (idle ones close, in-flight ones answer with `Connection: close`),
-//!    wait for them up to the graceful timeout, then cancel the rest;
+//!    (idle ones close, in-flight ones answer with `Connection: close`,
+//!    websockets get a 1001 close and their handlers a cancel), wait for
+//!    them until the graceful timeout (counted from the stop) is over,
+//!    then cancel the rest with no grace: they are dropped at once;
 //! 5. cancel the worker's tasks (`shutdown_tasks`) with the time left, run
 //!    `after_server_stop`.
+//!
+//! Each of the two stop-listener phases is bounded by a quarter of the
+//! graceful timeout (see `listeners.rs`), so a worker's stop takes at most
+//! 1.25 × the graceful timeout, plus a few timer ticks, whatever its
+//! listeners, connections and tasks do.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -20,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::handler::AppService;
-use super::listeners::Lifecycle;
+use super::listeners::{stop_share, Lifecycle};
 use super::local::{self, Local};
 use super::{App, Config, Error, Routes};
 use crate::http::{serve_connection, Limits, Shutdown};
@@ -119,7 +126,9 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
     log::info!("worker {}: stopping", local.worker);
     acceptor.cancel();
     let deadline = rt::now() + graceful;
-    app.run_listeners(Lifecycle::BeforeServerStop).await?;
+    let share = stop_share(graceful);
+    app.run_stop_listeners(Lifecycle::BeforeServerStop, share)
+        .await;
     shutdown.trigger();
     #[cfg(feature = "ws")]
     local.websockets.close_all();
@@ -127,7 +136,8 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
     let left = deadline.saturating_duration_since(rt::now());
     app.shutdown_tasks(left.max(Duration::from_millis(10)))
         .await;
-    app.run_listeners(Lifecycle::AfterServerStop).await?;
+    app.run_stop_listeners(Lifecycle::AfterServerStop, share)
+        .await;
     log::info!("worker {}: stopped", local.worker);
     started
 }

@@ -7,7 +7,8 @@
 //! belong to sanio's built-in events.
 //!
 //! `dispatch` runs on one worker: it wakes that worker's `event()` waiters
-//! for exactly that name (a sibling event never wakes them) and runs every
+//! and queues the event in its subscriptions (`subscription.rs`), for
+//! exactly that name (a sibling event never reaches them), and runs every
 //! matching handler. `dispatch_all` sends the dispatch to every worker's
 //! loop through its remote queue, from any thread.
 
@@ -22,6 +23,7 @@ use std::time::Duration;
 
 use slab::Slab;
 
+use super::error::Stopped;
 use super::local::{local, try_local};
 use super::task_types::LocalFuture;
 use super::{App, Error, IntoResult};
@@ -95,7 +97,7 @@ impl fmt::Debug for Event {
 
 /// A signal handler: gets the app and the event.
 pub(crate) type SignalHandler =
-    Arc<dyn Fn(App, Event) -> LocalFuture<Result<(), String>> + Send + Sync>;
+    Arc<dyn Fn(App, Event) -> LocalFuture<Result<(), Stopped>> + Send + Sync>;
 
 /// `name:type` of a `<name:type>` part; `None` for a plain part.
 fn parse_param(part: &str) -> Option<(&str, &str)> {
@@ -174,8 +176,8 @@ struct Waiter {
 pub(crate) struct EventWaiters {
     /// Waiters per event name.
     by_name: RefCell<HashMap<Arc<str>, Slab<Waiter>>>,
-    /// How many waiters in all: lets the per-request built-in events cost
-    /// one load when nobody waits.
+    /// How many waiters in all: lets `count` cost one load when nobody
+    /// waits on any event.
     total: std::cell::Cell<usize>,
 }
 
@@ -207,11 +209,6 @@ impl EventWaiters {
             return 0;
         }
         self.by_name.borrow().get(name).map_or(0, Slab::len)
-    }
-
-    /// Whether any `event()` wait is pending on this worker.
-    pub(crate) fn any(&self) -> bool {
-        self.total.get() > 0
     }
 
     /// Notes a waiter added (`+1`) or removed (`-1`).
@@ -343,6 +340,12 @@ impl App {
     /// ends with [`Error::Cancelled`]. Add a limit with
     /// [`EventWait::timeout`].
     ///
+    /// One-shot: the wait holds the first dispatch after it started and
+    /// nothing more. A dispatch that comes while no wait is pending (the
+    /// waiter is busy with the previous event) or a second one before the
+    /// waiter ran is not seen by it, as in Sanic. To receive every
+    /// dispatch, [`subscribe`](Self::subscribe) instead.
+    ///
     /// # Examples
     ///
     /// ```
@@ -383,6 +386,7 @@ impl App {
     pub(crate) async fn dispatch_event(&self, event: Event) -> Result<(), Error> {
         let local = local(self, "dispatch")?;
         local.events.wake(&event);
+        local.subscriptions.deliver(&event);
         for (pattern, handler) in self.signal_handlers(event.name()) {
             if let Err(message) = handler(self.clone(), event.clone()).await {
                 log::error!("signal handler for {pattern} failed: {message}");
@@ -401,7 +405,7 @@ impl App {
         let Some(local) = try_local(self) else {
             return;
         };
-        if local.events.count(REPORT) == 0 && self.signal_handlers(REPORT).is_empty() {
+        if !local.listens(REPORT) && self.signal_handlers(REPORT).is_empty() {
             return;
         }
         let app = self.clone();
@@ -417,7 +421,7 @@ impl App {
     /// Dispatches a built-in event if anyone listens; costs a lookup
     /// otherwise.
     pub(crate) async fn dispatch_built_in(&self, name: &'static str, message: Option<String>) {
-        let listened = try_local(self).is_some_and(|l| l.events.count(name) > 0)
+        let listened = try_local(self).is_some_and(|l| l.listens(name))
             || !self.signal_handlers(name).is_empty();
         if listened {
             let event = Event {

@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use super::error::Stopped;
 use super::{App, IntoResult};
 use crate::rt::{self, JoinHandle, TaskId, TaskRef};
 
@@ -124,7 +125,8 @@ pub enum TaskState {
     Done,
     /// Returned an error.
     Failed,
-    /// Cancelled before it returned.
+    /// Cancelled: dropped before it returned, or it returned the cancel it
+    /// observed as its error (see [`IntoResult::as_cancelled`]).
     Cancelled,
     /// Panicked.
     Panicked,
@@ -211,8 +213,9 @@ impl fmt::Display for TaskError {
 
 impl std::error::Error for TaskError {}
 
-/// The record a task's supervisor fills when the task returns an error.
-pub(crate) type Failure = Rc<RefCell<Option<String>>>;
+/// The record a task's supervisor fills when the task returns an error
+/// (or passes its cancel on).
+pub(crate) type Failure = Rc<RefCell<Option<Stopped>>>;
 
 /// An untyped handle to a background task on this worker: its name, id and
 /// state, and a way to cancel it or wait for its end. Returned by
@@ -239,7 +242,7 @@ pub struct Task {
     pub(crate) name: Option<Rc<str>>,
     /// The loop's reference to it.
     pub(crate) task: TaskRef,
-    /// Set if it returned an error.
+    /// Set if it returned an error or passed its cancel on.
     pub(crate) failure: Failure,
 }
 
@@ -280,7 +283,10 @@ impl Task {
     /// # });
     /// ```
     pub fn state(&self) -> TaskState {
-        TaskState::from_rt(self.task.state(), self.failure.borrow().is_some())
+        match &*self.failure.borrow() {
+            Some(Stopped::Cancelled(_)) => TaskState::Cancelled,
+            failure => TaskState::from_rt(self.task.state(), failure.is_some()),
+        }
     }
 
     /// Asks the task to stop (the loop's cancel model); see
@@ -328,10 +334,12 @@ impl Task {
     ///
     /// See [`cancel_with`](Self::cancel_with).
     pub fn message(&self) -> Option<String> {
-        self.failure
-            .borrow()
-            .clone()
-            .or_else(|| self.task.end_message())
+        let recorded = match &*self.failure.borrow() {
+            Some(Stopped::Failed(message)) => Some(message.clone()),
+            Some(Stopped::Cancelled(cancelled)) => cancelled.message().map(str::to_owned),
+            None => None,
+        };
+        recorded.or_else(|| self.task.end_message())
     }
 }
 
@@ -366,8 +374,9 @@ impl fmt::Debug for Task {
 pub struct TaskHandle<T> {
     /// The untyped view.
     pub(crate) task: Task,
-    /// The loop's handle; the output is `Err(text)` for a failed task.
-    pub(crate) join: JoinHandle<Result<T, String>>,
+    /// The loop's handle; the output is `Err` for a failed task or one
+    /// that passed its cancel on.
+    pub(crate) join: JoinHandle<Result<T, Stopped>>,
 }
 
 impl<T: 'static> TaskHandle<T> {
@@ -457,7 +466,10 @@ impl<T: 'static> Future for TaskHandle<T> {
             .poll(cx)
             .map(|joined| match joined {
                 Ok(Ok(value)) => Ok(value),
-                Ok(Err(message)) => Err(TaskError::Failed(message)),
+                Ok(Err(Stopped::Failed(message))) => Err(TaskError::Failed(message)),
+                Ok(Err(Stopped::Cancelled(cancelled))) => {
+                    Err(TaskError::Cancelled(cancelled.message().map(str::to_owned)))
+                }
                 Err(err) if err.is_panic() => Err(TaskError::Panicked(
                     err.message().unwrap_or_default().to_owned(),
                 )),

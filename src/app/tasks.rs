@@ -18,13 +18,14 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::error::Stopped;
 use super::local::{local, Local};
 use super::task_types::{Factory, LocalFuture, Task, TaskHandle, TaskSource, TaskState};
 use super::{App, Error, IntoResult, IntoTask};
 use crate::rt;
 
 /// What a kept task returns once its output is judged.
-type Judged = Result<(), String>;
+type Judged = Result<(), Stopped>;
 
 /// A task kept for the workers: a name and a factory.
 #[derive(Clone)]
@@ -211,7 +212,7 @@ impl App {
             TaskSource::Future(future) => future,
             TaskSource::Factory(factory) => factory(self.clone()),
         };
-        let future = Box::pin(async move { future.await.into_result() });
+        let future = Box::pin(async move { super::error::judge(future.await) });
         self.start_task(&local, name, future).map(Some)
     }
 
@@ -296,7 +297,7 @@ impl App {
         &self,
         local: &Local,
         name: Option<String>,
-        future: LocalFuture<Result<T, String>>,
+        future: LocalFuture<Result<T, Stopped>>,
     ) -> Result<TaskHandle<T>, Error> {
         if let Some(name) = &name {
             if local.tasks.is_live(name) {
@@ -507,21 +508,28 @@ impl App {
 }
 
 /// Runs a task's future, recording and reporting an error or panic under
-/// the task's name. A panic is re-raised so the loop marks it panicked.
+/// the task's name. A panic is re-raised so the loop marks it panicked. A
+/// cancel passed on with `?` is recorded as a cancel: not logged as an
+/// error, not reported.
 async fn supervise<T: 'static>(
     app: App,
     name: Option<Rc<str>>,
     failure: super::task_types::Failure,
-    future: LocalFuture<Result<T, String>>,
-) -> Result<T, String> {
+    future: LocalFuture<Result<T, Stopped>>,
+) -> Result<T, Stopped> {
     let label = name.as_deref().unwrap_or("<unnamed>").to_owned();
     match rt::CatchUnwind::new(future).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(message)) => {
+        Ok(Err(Stopped::Failed(message))) => {
             log::error!("task {label} failed: {message}");
-            *failure.borrow_mut() = Some(message.clone());
+            *failure.borrow_mut() = Some(Stopped::Failed(message.clone()));
             app.report_exception(format!("task {label} failed: {message}"));
-            Err(message)
+            Err(Stopped::Failed(message))
+        }
+        Ok(Err(cancelled)) => {
+            log::debug!("task {label} ended on its cancel: {cancelled}");
+            *failure.borrow_mut() = Some(cancelled.clone());
+            Err(cancelled)
         }
         Err(payload) => {
             let message = rt::panic_message(&*payload);

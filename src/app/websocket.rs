@@ -5,7 +5,8 @@
 //! handshake: 400/426 for a bad one, otherwise `101 Switching Protocols`
 //! with an upgrade callback. After the 101 is written, the connection task
 //! starts the socket's driver and runs the handler; when the handler ends,
-//! the socket closes with 1000 (or 1011 if the handler failed or panicked).
+//! the socket closes with 1000 (or 1011 if the handler failed or panicked;
+//! a handler that passes its cancel on with `?` has not failed).
 //! Every open socket is registered with its worker so a graceful stop can
 //! close it with 1001.
 
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 use slab::Slab;
 
+use super::error::Stopped;
 use super::local::{try_local, Local};
 use super::{App, Error, IntoResult};
 use crate::http::{Request, Response, StatusCode};
@@ -25,7 +27,7 @@ use crate::ws::{check_upgrade, CloseCode, WebSocket, WsConfig};
 
 /// A websocket handler shared by the workers.
 type WsHandler = Arc<
-    dyn Fn(Request, WebSocket) -> super::task_types::LocalFuture<Result<(), String>> + Send + Sync,
+    dyn Fn(Request, WebSocket) -> super::task_types::LocalFuture<Result<(), Stopped>> + Send + Sync,
 >;
 
 impl App {
@@ -139,7 +141,15 @@ async fn run_handler(app: App, request: Request, handler: WsHandler, ws: WebSock
     let outcome = CatchUnwind::new(handler(request, ws.clone())).await;
     let (code, reason) = match outcome {
         Ok(Ok(())) => (CloseCode::NORMAL, String::new()),
-        Ok(Err(message)) => {
+        // A cancel is not a failure. The cancels that reach a handler come
+        // from a graceful stop (its 1001 close has started already, so this
+        // close only waits for it) or from the client leaving (no close
+        // frame to send).
+        Ok(Err(Stopped::Cancelled(cancelled))) => {
+            log::debug!("websocket handler ended on its cancel: {cancelled}");
+            (CloseCode::NORMAL, String::new())
+        }
+        Ok(Err(Stopped::Failed(message))) => {
             log::error!("websocket handler failed: {message}");
             app.report_exception(format!("websocket handler failed: {message}"));
             (CloseCode::INTERNAL_ERROR, "handler error".to_owned())
@@ -192,8 +202,11 @@ impl OpenSockets {
         Registered { local, key }
     }
 
-    /// Starts closing every open socket with 1001 (going away) and cancels
-    /// its handler, so one blocked on an app event wakes and cleans up.
+    /// Starts closing every open socket with 1001 (going away), then
+    /// cancels its handler, so one blocked on an app event wakes and cleans
+    /// up. The close is started here, before the handler can run again, so
+    /// the 1001 is the close the client gets whatever the handler does next
+    /// (its own `close` then only waits for this one).
     pub(crate) fn close_all(&self) {
         let open: Vec<(WebSocket, Option<TaskRef>)> = self
             .sockets
@@ -202,9 +215,7 @@ impl OpenSockets {
             .map(|(_, open)| (open.ws.clone(), open.handler.clone()))
             .collect();
         for (ws, handler) in open {
-            drop(crate::rt::spawn(async move {
-                ws.close(CloseCode::GOING_AWAY, "server shutdown").await;
-            }));
+            ws.start_close(CloseCode::GOING_AWAY, "server shutdown");
             if let Some(handler) = handler {
                 handler.cancel_with("server shutdown");
             }

@@ -106,7 +106,9 @@ impl App {
     /// Runs the app until it is stopped (`app.stop()`, SIGINT or SIGTERM):
     /// `main_process_start` on this thread, then the workers (this thread is
     /// worker 0; workers 1..N-1 are threads named `sanio-worker-N`), then
-    /// `main_process_stop`. A second SIGINT exits at once.
+    /// `main_process_stop`. A second SIGINT or SIGTERM exits at once, with
+    /// the status a shell gives a process that signal ended (130 for
+    /// SIGINT, 143 for SIGTERM).
     ///
     /// # Errors
     ///
@@ -245,11 +247,18 @@ impl App {
         Ok((server, kept))
     }
 
-    /// Runs `main_process_stop` and unfreezes the setup.
+    /// Runs `main_process_stop` (within its share of the graceful timeout)
+    /// and unfreezes the setup.
     fn finish_run(&self) -> Result<(), Error> {
-        let result = Runtime::new()?.block_on(self.run_listeners(Lifecycle::MainProcessStop));
+        let graceful = self.running_config().map_or_else(
+            || Config::default().graceful_timeout,
+            |c| c.graceful_timeout,
+        );
+        let share = super::listeners::stop_share(graceful);
+        let result = Runtime::new()
+            .map(|rt| rt.block_on(self.run_stop_listeners(Lifecycle::MainProcessStop, share)));
         self.inner.running.store(false, Ordering::Release);
-        result
+        Ok(result?)
     }
 }
 
@@ -283,6 +292,12 @@ fn bind(config: &Config) -> Result<Vec<std::net::TcpListener>, Error> {
     Ok(listeners)
 }
 
+/// The exit status of a process ended by `signal`, as a shell reports it:
+/// 128 + the signal's number (130 for SIGINT, 143 for SIGTERM).
+fn exit_code(signal: i32) -> i32 {
+    128 + signal
+}
+
 /// Stops the app on the first SIGINT/SIGTERM and exits on the second, from
 /// a small thread of its own; uninstalls itself when dropped.
 struct StopOnSignal {
@@ -310,7 +325,7 @@ impl StopOnSignal {
                         app.stop();
                     } else {
                         log::warn!("signal {signal} again: exiting now");
-                        std::process::exit(130);
+                        std::process::exit(exit_code(signal));
                     }
                 }
             })?;

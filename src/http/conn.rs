@@ -66,7 +66,6 @@ impl From<ParseError> for End {
 }
 
 /// Serves one connection until it closes (or is upgraded).
-#[allow(dead_code)] // called by the application layer
 pub(crate) async fn serve_connection<S: Service>(
     stream: TcpStream,
     peer: SocketAddr,
@@ -85,6 +84,7 @@ pub(crate) async fn serve_connection<S: Service>(
         timer: crate::rt::sleep_until(far_future()),
         head_deadline,
         served: 0,
+        read_closed: false,
     };
     let end = conn.run(&service).await;
     match end {
@@ -127,6 +127,9 @@ struct Conn {
     head_deadline: Option<Instant>,
     /// Requests answered so far.
     served: u64,
+    /// The client half-closed (sent its FIN) while a request was being
+    /// answered: answer what it sent, read no more, then close.
+    read_closed: bool,
 }
 
 impl Conn {
@@ -148,7 +151,11 @@ impl Conn {
                 Err(end) => return end,
             };
             self.served += 1;
-            let close = close || panicked || self.shutdown.is_triggered() || wants_close(&response);
+            let close = close
+                || panicked
+                || self.read_closed
+                || self.shutdown.is_triggered()
+                || wants_close(&response);
             if let Err(end) = self.respond(response, version, is_head, close).await {
                 return end;
             }
@@ -177,7 +184,7 @@ impl Conn {
     /// Waits for more bytes of a head, or for the connection to end.
     async fn read_more_head(&mut self) -> Result<(), End> {
         let idle = self.rbuf.is_empty();
-        if idle && self.shutdown.is_triggered() {
+        if self.read_closed || (idle && self.shutdown.is_triggered()) {
             return Err(End::Quiet);
         }
         let deadline = match (idle && self.served > 0, self.head_deadline) {
@@ -260,6 +267,9 @@ impl Conn {
 
     /// Waits for more bytes of a body.
     async fn read_more_body(&mut self) -> Result<(), End> {
+        if self.read_closed {
+            return Err(End::Quiet);
+        }
         let deadline = crate::rt::coarse_now() + self.limits.body_timeout;
         match self.read_by(deadline).await {
             Some(Ok(0)) | Some(Err(_)) => Err(End::Quiet),
@@ -272,8 +282,12 @@ impl Conn {
     }
 
     /// Runs the handler. While it is pending, earlier responses are written
-    /// and the socket is watched: a client that goes away drops the handler.
-    /// A panic gives a 500; the flag says so, and the connection closes.
+    /// and the socket is watched: a reset or a socket error drops the
+    /// handler (the client is gone); a FIN does not (see
+    /// [`poll_client_gone`](Self::poll_client_gone)). A panic that reaches
+    /// this far gives a 500 and the flag closes the connection; the app's
+    /// service catches its handlers' panics itself and answers with its
+    /// error handler's 500, so a connection served by the app stays open.
     async fn call<S: Service>(
         &mut self,
         service: &Rc<S>,
@@ -300,12 +314,21 @@ impl Conn {
         }
     }
 
-    /// Reads ahead while waiting on something else; true when the client
-    /// has closed or the socket failed.
+    /// Reads ahead while waiting on something else; true when the socket
+    /// failed (a reset: the client is gone).
+    ///
+    /// An end of input is not taken as "gone": RFC 9112 (section 9.6) lets
+    /// a client half-close after its request and still read the response
+    /// (`nc -N`, some proxies). It is noted in `read_closed`; the request
+    /// is answered and the connection then closes. The cost: a client that
+    /// closed entirely looks the same until a write to it fails, so its
+    /// handler runs to its end (a streamed body stops at the first failed
+    /// write).
     fn poll_client_gone(&mut self, cx: &mut Context<'_>) -> bool {
-        while self.rbuf.len() <= self.limits.max_head_bytes {
+        while !self.read_closed && self.rbuf.len() <= self.limits.max_head_bytes {
             match self.poll_read_some(cx) {
-                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return true,
+                Poll::Ready(Ok(0)) => self.read_closed = true,
+                Poll::Ready(Err(_)) => return true,
                 Poll::Ready(Ok(_)) => {}
                 Poll::Pending => return false,
             }

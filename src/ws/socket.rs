@@ -203,10 +203,7 @@ impl WebSocket {
     /// # let _ = refuse;
     /// ```
     pub async fn close(&self, code: impl Into<CloseCode>, reason: &str) {
-        self.shared
-            .state
-            .borrow_mut()
-            .start_close(code.into(), reason);
+        self.start_close(code.into(), reason);
         poll_fn(|cx| {
             let mut state = self.shared.state.borrow_mut();
             if state.phase == Phase::Closed {
@@ -216,6 +213,13 @@ impl WebSocket {
             Poll::Pending
         })
         .await;
+    }
+
+    /// Starts the close handshake now, without waiting for it: the first
+    /// close started is the one sent, so a later `close` with another
+    /// code only waits for this one to finish.
+    pub(crate) fn start_close(&self, code: CloseCode, reason: &str) {
+        self.shared.state.borrow_mut().start_close(code, reason);
     }
 
     /// Sends a ping (the driver sends keepalive pings by itself; this is

@@ -398,9 +398,20 @@ impl Core {
 
     /// Step 1 of the cancel model: sets the flag (once) and schedules the
     /// task. A task that has ended is left alone.
+    ///
+    /// A second cancel sets nothing new (the first message stays), with one
+    /// exception: a shorter grace period replaces a longer one, even while
+    /// the task is already cleaning up. "Cancel now" (a zero grace) drops a
+    /// task at the next turn however long an earlier cancel gave it.
     pub(crate) fn cancel(&self, id: TaskId, message: Option<String>, grace: Option<Duration>) {
         let waker = self.with_task(id, |task| {
-            if task.state().is_finished() || task.cancel != CancelState::None {
+            if task.state().is_finished() {
+                return None;
+            }
+            if task.cancel != CancelState::None {
+                if let Some(grace) = grace {
+                    self.shorten_grace(id, task, grace);
+                }
                 return None;
             }
             task.cancel = CancelState::Requested;
@@ -416,6 +427,23 @@ impl Core {
         if let Some(Some(waker)) = waker {
             futures_task::ArcWake::wake_by_ref(&waker);
         }
+    }
+
+    /// A later cancel's shorter `grace`: applies to the grace timer if the
+    /// task is already cleaning up, or to the one its cleanup will arm.
+    fn shorten_grace(&self, id: TaskId, task: &mut Task, grace: Duration) {
+        let default = self.grace.get();
+        let extra = task.extra_mut();
+        if extra.grace.unwrap_or(default) > grace {
+            extra.grace = Some(grace);
+        }
+        let deadline = Instant::now() + grace;
+        let Some(armed) = extra.grace_timer.filter(|armed| armed.0 > deadline) else {
+            return;
+        };
+        let mut timers = self.timers.borrow_mut();
+        timers.remove(armed);
+        extra.grace_timer = Some(timers.insert(deadline, TimerEvent::GraceOver(id)));
     }
 
     /// Step 2: the hook every cancellation-aware await calls. If the current
