@@ -936,7 +936,8 @@
 //! [`add_named_task`](crate::App::add_named_task). Then
 //! [`get_task`](crate::App::get_task) finds it,
 //! [`cancel_task`](crate::App::cancel_task) cancels it and resolves once it
-//! is gone (with its final state), [`tasks`](crate::App::tasks) lists this
+//! is gone (with a [`CancelOutcome`](crate::CancelOutcome): graceful,
+//! dropped or already finished, and the final state), [`tasks`](crate::App::tasks) lists this
 //! worker's named tasks, finished ones included, and
 //! [`purge_tasks`](crate::App::purge_tasks) forgets every finished,
 //! failed, cancelled or panicked one.
@@ -955,7 +956,7 @@
 //!     let task = app.get_task("slow_task")?;
 //!     assert_eq!(task.name(), Some("slow_task"));
 //!
-//!     assert_eq!(app.cancel_task("slow_task").await?, TaskState::Cancelled);
+//!     assert_eq!(app.cancel_task("slow_task").await?.state(), TaskState::Cancelled);
 //!
 //!     let names: Vec<String> = app.tasks().iter().map(|t| t.name().unwrap().to_owned()).collect();
 //!     assert_eq!(names, ["slow_task"]); // still listed, as cancelled
@@ -996,7 +997,7 @@
 //!     app.add_named_task("quick", async { Err::<(), _>("failed early") })?;
 //!     sanio::rt::yield_now().await;
 //!     // Finished already: its state comes back, no error is raised again.
-//!     assert_eq!(app.cancel_task("quick").await?, TaskState::Failed);
+//!     assert_eq!(app.cancel_task("quick").await?.state(), TaskState::Failed);
 //!     // A finished name can be used again.
 //!     app.add_named_task("quick", async {})?;
 //!

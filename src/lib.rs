@@ -65,8 +65,8 @@ pub mod rt;
 pub mod ws;
 
 pub use app::{
-    App, Config, Error, Event, EventWait, IntoResult, IntoTask, Lifecycle, Server, Subscription,
-    Task, TaskError, TaskHandle, TaskState,
+    App, CancelOutcome, Config, Error, Event, EventWait, IntoResult, IntoTask, Lifecycle, Server,
+    Subscription, Task, TaskError, TaskHandle, TaskInfo, TaskState,
 };
 
 pub use http::{

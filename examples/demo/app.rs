@@ -100,9 +100,18 @@ async fn start_task(req: Request) -> Result<Response, HttpError> {
             .map_err(|_| HttpError::bad_request("seconds must be a whole number"))?,
         None => 3600,
     };
-    let started = req
-        .app()
-        .add_named_task(name.clone(), sanio::sleep(Duration::from_secs(seconds)));
+    let app = req.app();
+    // One name across the workers: a live task of this name on any worker
+    // is a conflict, not a second task.
+    if let Some(found) = app.locate_task(&name).await {
+        if !found.state.is_finished() {
+            return Err(HttpError::new(
+                StatusCode::CONFLICT,
+                format!("a live task named {name:?} runs on worker {}", found.worker),
+            ));
+        }
+    }
+    let started = app.add_named_task(name.clone(), sanio::sleep(Duration::from_secs(seconds)));
     match started {
         Ok(_) => Ok(Response::json(&json!({ "name": name, "state": "running" }))
             .with_status(StatusCode::CREATED)),
@@ -114,13 +123,20 @@ async fn start_task(req: Request) -> Result<Response, HttpError> {
     }
 }
 
-/// `DELETE /tasks/<name>`: cancel, wait, answer with the final state.
+/// `DELETE /tasks/<name>`: cancel on whichever worker runs it, wait,
+/// answer with what the cancel did and the final state.
 async fn cancel_task(req: Request) -> Result<Response, HttpError> {
     let name: String = req.param("name")?;
-    match req.app().cancel_task(&name).await {
-        Ok(state) => Ok(Response::json(
-            &json!({ "name": name, "state": state.as_str() }),
-        )),
+    match req.app().cancel_task_anywhere(&name).await {
+        Ok(outcomes) => {
+            let (worker, outcome) = outcomes[0];
+            Ok(Response::json(&json!({
+                "name": name,
+                "worker": worker,
+                "outcome": outcome.as_str(),
+                "state": outcome.state().as_str(),
+            })))
+        }
         Err(err) => Err(HttpError::not_found(err.to_string())),
     }
 }

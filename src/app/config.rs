@@ -48,6 +48,11 @@ pub struct Config {
     /// WebSocket settings.
     #[cfg(feature = "ws")]
     pub(crate) websocket: crate::ws::WsConfig,
+    /// How long a question to every worker (list, find or cancel a task
+    /// anywhere, a task dump) waits for the answers.
+    pub(crate) task_query_timeout: Duration,
+    /// Whether a task name is unique across the workers of the process.
+    pub(crate) unique_task_names: bool,
 }
 
 impl Default for Config {
@@ -64,6 +69,8 @@ impl Default for Config {
             handle_signals: true,
             #[cfg(feature = "ws")]
             websocket: crate::ws::WsConfig::default(),
+            task_query_timeout: super::remote::DEFAULT_QUERY_TIMEOUT,
+            unique_task_names: false,
         }
     }
 }
@@ -163,6 +170,38 @@ impl Config {
     /// ```
     pub fn graceful_timeout(mut self, timeout: Duration) -> Self {
         self.graceful_timeout = timeout;
+        self
+    }
+
+    /// Sets how long a question to every worker waits for their answers
+    /// (2 s by default): [`App::tasks_everywhere`](super::App::tasks_everywhere),
+    /// [`App::cancel_task_anywhere`](super::App::cancel_task_anywhere) and
+    /// the task dump. A stuck worker delays them by at most this long.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().task_query_timeout(std::time::Duration::from_millis(500));
+    /// ```
+    pub fn task_query_timeout(mut self, timeout: Duration) -> Self {
+        self.task_query_timeout = timeout;
+        self
+    }
+
+    /// Makes a task name unique across the workers of the process (off by
+    /// default: as in Sanic, each worker has its own names). With it on, a
+    /// named task added on one worker is refused with
+    /// [`Error::TaskNameTaken`](super::Error::TaskNameTaken) while a live
+    /// task of that name runs on any worker, and a named factory added
+    /// before `run` starts on the first worker that gets to it only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().workers(4).unique_task_names(true);
+    /// ```
+    pub fn unique_task_names(mut self, on: bool) -> Self {
+        self.unique_task_names = on;
         self
     }
 

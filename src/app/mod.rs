@@ -13,11 +13,15 @@
 //! `config.rs`, `error.rs`.
 #![forbid(unsafe_code)]
 
+mod anywhere;
 mod config;
 mod error;
 mod handler;
+mod info;
 mod listeners;
 mod local;
+mod names;
+mod remote;
 mod routes;
 mod server;
 mod signals;
@@ -35,6 +39,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 pub use config::Config;
 pub use error::{Error, IntoResult};
 pub use handler::Handler;
+pub use info::{CancelOutcome, TaskInfo};
 pub use listeners::Lifecycle;
 pub use signals::{Event, EventWait};
 pub use subscription::Subscription;
@@ -93,6 +98,9 @@ struct Inner {
     stopping: AtomicBool,
     /// The config of the current run.
     config: Mutex<Option<Arc<Config>>>,
+    /// Task names claimed across the workers (unique names, singletons):
+    /// name -> worker.
+    claims: Mutex<std::collections::HashMap<String, usize>>,
 }
 
 /// The parts of an app that are frozen while it runs.
@@ -134,6 +142,7 @@ impl App {
                 loops: Mutex::default(),
                 stopping: AtomicBool::new(false),
                 config: Mutex::default(),
+                claims: Mutex::default(),
             }),
         }
     }

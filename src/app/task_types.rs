@@ -2,15 +2,17 @@
 //! ([`IntoTask`]), how it is seen ([`Task`], [`TaskHandle`], [`TaskState`])
 //! and how it can fail ([`TaskError`]).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use super::error::Stopped;
+use super::info::CancelOutcome;
 use super::{App, IntoResult};
 use crate::rt::{self, JoinHandle, TaskId, TaskRef};
 
@@ -217,6 +219,18 @@ impl std::error::Error for TaskError {}
 /// (or passes its cancel on).
 pub(crate) type Failure = Rc<RefCell<Option<Stopped>>>;
 
+/// What the app knows of a task beyond the loop's view: its parent, its
+/// restarts and its last failure.
+#[derive(Default)]
+pub(crate) struct Record {
+    /// The parent task, for a child task (cleared by `detach`).
+    pub(crate) parent: Cell<Option<TaskId>>,
+    /// How many times its supervisor restarted it.
+    pub(crate) restarts: Cell<u32>,
+    /// The last failure's message and the loop's time of it.
+    pub(crate) last_failure: RefCell<Option<(String, Instant)>>,
+}
+
 /// An untyped handle to a background task on this worker: its name, id and
 /// state, and a way to cancel it or wait for its end. Returned by
 /// [`App::get_task`] and listed by [`App::tasks`].
@@ -244,6 +258,8 @@ pub struct Task {
     pub(crate) task: TaskRef,
     /// Set if it returned an error or passed its cancel on.
     pub(crate) failure: Failure,
+    /// Parent, restarts, last failure, children.
+    pub(crate) record: Rc<Record>,
 }
 
 impl Task {
@@ -325,6 +341,108 @@ impl Task {
     pub async fn wait(&self) -> TaskState {
         self.task.finished().await;
         self.state()
+    }
+
+    /// Cancels the task (with `message`, if given), waits until it has
+    /// ended, and says what the cancel did.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// let handle = app.add_task(std::future::pending::<()>()).unwrap().unwrap();
+    /// let outcome = handle.task().cancel_and_wait(None).await;
+    /// assert_eq!(outcome, sanio::CancelOutcome::Dropped);
+    /// # });
+    /// ```
+    pub async fn cancel_and_wait(&self, message: Option<&str>) -> CancelOutcome {
+        if self.state().is_finished() {
+            return CancelOutcome::AlreadyFinished(self.state());
+        }
+        match message {
+            Some(message) => self.cancel_with(message),
+            None => self.cancel(),
+        }
+        let state = self.wait().await;
+        if self.task.state() == rt::TaskState::Cancelled {
+            CancelOutcome::Dropped
+        } else {
+            CancelOutcome::Graceful(state)
+        }
+    }
+
+    /// How many times its supervisor restarted it; 0 for a task without a
+    /// restart policy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// let handle = app.add_task(async {}).unwrap().unwrap();
+    /// assert_eq!(handle.task().restarts(), 0);
+    /// # });
+    /// ```
+    pub fn restarts(&self) -> u32 {
+        self.record.restarts.get()
+    }
+
+    /// The message of its last failure (an error it returned or a panic),
+    /// kept across restarts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// let handle = app.add_task(async { Err::<(), _>("boom") }).unwrap().unwrap();
+    /// let task = handle.task().clone();
+    /// let _ = handle.await;
+    /// assert_eq!(task.last_failure().as_deref(), Some("boom"));
+    /// # });
+    /// ```
+    pub fn last_failure(&self) -> Option<String> {
+        self.record
+            .last_failure
+            .borrow()
+            .as_ref()
+            .map(|(message, _)| message.clone())
+    }
+
+    /// When its last failure happened, on the loop's clock
+    /// ([`rt::now`](crate::rt::now)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// let handle = app.add_task(async {}).unwrap().unwrap();
+    /// assert!(handle.task().last_failure_at().is_none());
+    /// # });
+    /// ```
+    pub fn last_failure_at(&self) -> Option<Instant> {
+        self.record
+            .last_failure
+            .borrow()
+            .as_ref()
+            .map(|(_, at)| *at)
+    }
+
+    /// The id of its parent task, for a child task that was not detached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// let handle = app.add_task(async {}).unwrap().unwrap();
+    /// assert_eq!(handle.task().parent_id(), None);
+    /// # });
+    /// ```
+    pub fn parent_id(&self) -> Option<TaskId> {
+        self.record.parent.get()
     }
 
     /// The error, cancel or panic message of a task that ended without a

@@ -19,8 +19,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::Stopped;
+use super::info::CancelOutcome;
 use super::local::{local, Local};
-use super::task_types::{Factory, LocalFuture, Task, TaskHandle, TaskSource, TaskState};
+use super::task_types::{Factory, LocalFuture, Record, Task, TaskHandle, TaskSource};
 use super::{App, Error, IntoResult, IntoTask};
 use crate::rt;
 
@@ -95,12 +96,12 @@ impl TaskRegistry {
     }
 
     /// The named task, if registered.
-    fn get(&self, name: &str) -> Option<Task> {
+    pub(crate) fn get(&self, name: &str) -> Option<Task> {
         self.named.borrow().get(name).map(|(_, task)| task.clone())
     }
 
     /// Named tasks in the order they were added.
-    fn list(&self) -> Vec<Task> {
+    pub(crate) fn list(&self) -> Vec<Task> {
         let named = self.named.borrow();
         let mut tasks: Vec<&(u64, Task)> = named.values().collect();
         tasks.sort_by_key(|(seq, _)| *seq);
@@ -261,8 +262,19 @@ impl App {
     /// and on worker 0 the plain futures kept on this thread.
     pub(crate) fn start_deferred_tasks(&self, local: &Rc<Local>) -> Result<(), Error> {
         let factories: Vec<Deferred> = self.deferred_tasks().clone();
+        let unique = self.unique_task_names();
         for deferred in factories {
-            self.start_task(local, deferred.name, (deferred.factory)(self.clone()))?;
+            let started = self.start_task(local, deferred.name, (deferred.factory)(self.clone()));
+            match started {
+                // Unique names: another worker got to it first.
+                Err(Error::TaskNameTaken(name)) if unique => {
+                    log::debug!(
+                        "worker {}: task {name} runs on another worker",
+                        local.worker
+                    );
+                }
+                other => drop(other?),
+            }
         }
         if local.worker == 0 {
             let mine: Vec<DeferredFuture> = DEFERRED_FUTURES.with(|d| {
@@ -292,6 +304,12 @@ impl App {
         })
     }
 
+    /// Whether task names are unique across the workers in this run.
+    fn unique_task_names(&self) -> bool {
+        self.running_config()
+            .is_some_and(|config| config.unique_task_names)
+    }
+
     /// Spawns a supervised task on this worker and registers it.
     fn start_task<T: 'static>(
         &self,
@@ -304,9 +322,27 @@ impl App {
                 return Err(Error::TaskNameTaken(name.clone()));
             }
         }
+        let claim = match &name {
+            Some(name) if self.unique_task_names() => Some(
+                self.claim_name(name, local.worker)
+                    .ok_or_else(|| Error::TaskNameTaken(name.clone()))?,
+            ),
+            _ => None,
+        };
         let name: Option<Rc<str>> = name.map(Rc::from);
         let failure = Rc::default();
-        let supervised = supervise(self.clone(), name.clone(), Rc::clone(&failure), future);
+        let record: Rc<Record> = Rc::default();
+        let supervised = supervise(
+            self.clone(),
+            name.clone(),
+            Rc::clone(&failure),
+            Rc::clone(&record),
+            future,
+        );
+        let supervised = async move {
+            let _claim = claim; // released when the task ends or is dropped
+            supervised.await
+        };
         let join = match &name {
             Some(name) => rt::spawn_named(name.to_string(), supervised),
             None => rt::spawn(supervised),
@@ -315,6 +351,7 @@ impl App {
             name,
             task: join.task_ref(),
             failure,
+            record,
         };
         local.tasks.register(task.clone())?;
         Ok(TaskHandle { task, join })
@@ -356,9 +393,11 @@ impl App {
         local(self, "find_task").ok()?.tasks.get(name)
     }
 
-    /// Cancels the task named `name` and waits until it is gone; returns its
-    /// final state. A task that already ended is left alone and its state
-    /// returned: no stale error is raised again.
+    /// Cancels the task named `name` on this worker and waits until it is
+    /// gone; returns what the cancel did ([`CancelOutcome`]): it cleaned up
+    /// after observing the cancel, it was dropped, or it had already ended
+    /// (then it is left alone: no stale error is raised again). See
+    /// [`cancel_task_anywhere`](Self::cancel_task_anywhere) for any worker.
     ///
     /// # Errors
     ///
@@ -370,11 +409,12 @@ impl App {
     /// let app = sanio::App::new("demo");
     /// sanio::Runtime::new().unwrap().block_on(async {
     ///     app.add_named_task("slow_task", std::future::pending::<()>()).unwrap();
-    ///     let state = app.cancel_task("slow_task").await.unwrap();
-    ///     assert_eq!(state, sanio::TaskState::Cancelled);
+    ///     let outcome = app.cancel_task("slow_task").await.unwrap();
+    ///     assert_eq!(outcome, sanio::CancelOutcome::Dropped);
+    ///     assert_eq!(outcome.state(), sanio::TaskState::Cancelled);
     /// });
     /// ```
-    pub async fn cancel_task(&self, name: &str) -> Result<TaskState, Error> {
+    pub async fn cancel_task(&self, name: &str) -> Result<CancelOutcome, Error> {
         self.cancel_task_inner(name, None).await
     }
 
@@ -395,7 +435,11 @@ impl App {
     ///     assert_eq!(app.get_task("t").unwrap().message().as_deref(), Some("shutting down"));
     /// });
     /// ```
-    pub async fn cancel_task_with(&self, name: &str, message: &str) -> Result<TaskState, Error> {
+    pub async fn cancel_task_with(
+        &self,
+        name: &str,
+        message: &str,
+    ) -> Result<CancelOutcome, Error> {
         self.cancel_task_inner(name, Some(message)).await
     }
 
@@ -410,7 +454,7 @@ impl App {
     ///     assert_eq!(app.cancel_task_if_present("nope").await, None);
     /// });
     /// ```
-    pub async fn cancel_task_if_present(&self, name: &str) -> Option<TaskState> {
+    pub async fn cancel_task_if_present(&self, name: &str) -> Option<CancelOutcome> {
         self.cancel_task_inner(name, None).await.ok()
     }
 
@@ -419,16 +463,9 @@ impl App {
         &self,
         name: &str,
         message: Option<&str>,
-    ) -> Result<TaskState, Error> {
+    ) -> Result<CancelOutcome, Error> {
         let task = self.get_task(name)?;
-        if task.state().is_finished() {
-            return Ok(task.state());
-        }
-        match message {
-            Some(message) => task.cancel_with(message),
-            None => task.cancel(),
-        }
-        Ok(task.wait().await)
+        Ok(task.cancel_and_wait(message).await)
     }
 
     /// This worker's named tasks, finished ones too, until
@@ -515,6 +552,7 @@ async fn supervise<T: 'static>(
     app: App,
     name: Option<Rc<str>>,
     failure: super::task_types::Failure,
+    record: Rc<Record>,
     future: LocalFuture<Result<T, Stopped>>,
 ) -> Result<T, Stopped> {
     let label = name.as_deref().unwrap_or("<unnamed>").to_owned();
@@ -522,6 +560,7 @@ async fn supervise<T: 'static>(
         Ok(Ok(value)) => Ok(value),
         Ok(Err(Stopped::Failed(message))) => {
             log::error!("task {label} failed: {message}");
+            *record.last_failure.borrow_mut() = Some((message.clone(), rt::now()));
             *failure.borrow_mut() = Some(Stopped::Failed(message.clone()));
             app.report_exception(format!("task {label} failed: {message}"));
             Err(Stopped::Failed(message))
@@ -533,6 +572,7 @@ async fn supervise<T: 'static>(
         }
         Err(payload) => {
             let message = rt::panic_message(&*payload);
+            *record.last_failure.borrow_mut() = Some((message.clone(), rt::now()));
             app.report_exception(format!("task {label} panicked: {message}"));
             resume_unwind(payload)
         }
