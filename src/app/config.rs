@@ -53,6 +53,8 @@ pub struct Config {
     pub(crate) task_query_timeout: Duration,
     /// Whether a task name is unique across the workers of the process.
     pub(crate) unique_task_names: bool,
+    /// What a task's panic does unless the task says otherwise.
+    pub(crate) task_panic_policy: super::PanicPolicy,
 }
 
 impl Default for Config {
@@ -71,6 +73,7 @@ impl Default for Config {
             websocket: crate::ws::WsConfig::default(),
             task_query_timeout: super::remote::DEFAULT_QUERY_TIMEOUT,
             unique_task_names: false,
+            task_panic_policy: super::PanicPolicy::Report,
         }
     }
 }
@@ -202,6 +205,20 @@ impl Config {
     /// ```
     pub fn unique_task_names(mut self, on: bool) -> Self {
         self.unique_task_names = on;
+        self
+    }
+
+    /// Sets what a task's panic does, for every task that does not say
+    /// otherwise ([`PanicPolicy::Report`](super::PanicPolicy::Report) by
+    /// default; see [`TaskBuilder::on_panic`](super::TaskBuilder::on_panic)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().task_panic_policy(sanio::PanicPolicy::StopApp);
+    /// ```
+    pub fn task_panic_policy(mut self, policy: super::PanicPolicy) -> Self {
+        self.task_panic_policy = policy;
         self
     }
 

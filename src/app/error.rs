@@ -53,6 +53,11 @@ pub enum Error {
     },
     /// A worker thread panicked.
     WorkerPanicked(usize),
+    /// A restart policy (or a singleton before `run`) needs a factory: a
+    /// plain future cannot run twice or on another worker.
+    NeedsFactory(String),
+    /// A task panicked and its panic policy stopped the app.
+    TaskPanicked(String),
 }
 
 impl fmt::Display for Error {
@@ -71,6 +76,13 @@ impl fmt::Display for Error {
             Self::Route(message) => write!(f, "invalid route: {message}"),
             Self::Listener { phase, message } => write!(f, "{phase} listener failed: {message}"),
             Self::WorkerPanicked(index) => write!(f, "worker {index} panicked"),
+            Self::NeedsFactory(name) => {
+                write!(
+                    f,
+                    "task {name} needs a factory (a closure returning the future)"
+                )
+            }
+            Self::TaskPanicked(reason) => write!(f, "stopped by a task's panic policy: {reason}"),
         }
     }
 }

@@ -26,6 +26,7 @@ mod routes;
 mod server;
 mod signals;
 mod subscription;
+mod supervise;
 mod task_types;
 mod tasks;
 #[cfg(feature = "ws")]
@@ -43,6 +44,7 @@ pub use info::{CancelOutcome, TaskInfo};
 pub use listeners::Lifecycle;
 pub use signals::{Event, EventWait};
 pub use subscription::Subscription;
+pub use supervise::{Backoff, PanicPolicy, Restart, Singleton, TaskBuilder};
 pub use task_types::{
     AppFactoryTask, FactoryTask, FutureTask, IntoTask, Task, TaskError, TaskHandle, TaskSource,
     TaskState,
@@ -101,6 +103,8 @@ struct Inner {
     /// Task names claimed across the workers (unique names, singletons):
     /// name -> worker.
     claims: Mutex<std::collections::HashMap<String, usize>>,
+    /// Why a task stopped the app (its panic policy), for `run` to return.
+    fatal: Mutex<Option<String>>,
 }
 
 /// The parts of an app that are frozen while it runs.
@@ -143,6 +147,7 @@ impl App {
                 stopping: AtomicBool::new(false),
                 config: Mutex::default(),
                 claims: Mutex::default(),
+                fatal: Mutex::default(),
             }),
         }
     }
@@ -263,6 +268,16 @@ impl App {
     /// The config of the current run, if running.
     fn running_config(&self) -> Option<Arc<Config>> {
         lock(&self.inner.config).clone()
+    }
+
+    /// Records why a task stopped the app (the first reason stays).
+    fn record_fatal(&self, reason: String) {
+        lock(&self.inner.fatal).get_or_insert(reason);
+    }
+
+    /// Takes the reason a task stopped the app, if one did.
+    fn take_fatal(&self) -> Option<String> {
+        lock(&self.inner.fatal).take()
     }
 
     /// The loops of the running workers.

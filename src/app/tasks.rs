@@ -21,12 +21,10 @@ use std::time::Duration;
 use super::error::Stopped;
 use super::info::CancelOutcome;
 use super::local::{local, Local};
-use super::task_types::{Factory, LocalFuture, Record, Task, TaskHandle, TaskSource};
+use super::supervise::{run_policed, Judged, Policy, Start};
+use super::task_types::{Factory, Failure, LocalFuture, Record, Task, TaskHandle, TaskSource};
 use super::{App, Error, IntoResult, IntoTask};
 use crate::rt;
-
-/// What a kept task returns once its output is judged.
-type Judged = Result<(), Stopped>;
 
 /// A task kept for the workers: a name and a factory.
 #[derive(Clone)]
@@ -35,6 +33,8 @@ pub(crate) struct Deferred {
     pub(crate) name: Option<String>,
     /// Called once per worker.
     pub(crate) factory: Factory<Judged>,
+    /// Restarts, panic policy and placement, for a task from `App::task`.
+    pub(crate) policy: Option<Policy>,
 }
 
 /// A plain future added before `run`, kept on the thread that added it.
@@ -243,7 +243,11 @@ impl App {
             TaskSource::Factory(factory) => {
                 let factory: Factory<Judged> =
                     Arc::new(move |app| super::error::judged(factory(app)));
-                self.deferred_tasks().push(Deferred { name, factory });
+                self.deferred_tasks().push(Deferred {
+                    name,
+                    factory,
+                    policy: None,
+                });
             }
             TaskSource::Future(future) => {
                 let future = super::error::judged(future);
@@ -264,16 +268,26 @@ impl App {
         let factories: Vec<Deferred> = self.deferred_tasks().clone();
         let unique = self.unique_task_names();
         for deferred in factories {
-            let started = self.start_task(local, deferred.name, (deferred.factory)(self.clone()));
+            let once = deferred
+                .policy
+                .is_some_and(|policy| policy.singleton.is_some());
+            let started = match (deferred.policy, deferred.name) {
+                (Some(policy), Some(name)) => self
+                    .start_policed(local, name, policy, Start::Factory(deferred.factory))
+                    .map(drop),
+                (_, name) => self
+                    .start_task(local, name, (deferred.factory)(self.clone()))
+                    .map(drop),
+            };
             match started {
-                // Unique names: another worker got to it first.
-                Err(Error::TaskNameTaken(name)) if unique => {
+                // Unique names or a singleton: another worker got to it first.
+                Err(Error::TaskNameTaken(name)) if unique || once => {
                     log::debug!(
                         "worker {}: task {name} runs on another worker",
                         local.worker
                     );
                 }
-                other => drop(other?),
+                other => other?,
             }
         }
         if local.worker == 0 {
@@ -317,28 +331,78 @@ impl App {
         name: Option<String>,
         future: LocalFuture<Result<T, Stopped>>,
     ) -> Result<TaskHandle<T>, Error> {
+        let app = self.clone();
+        self.spawn_registered(local, name, false, move |label, failure, record| {
+            Box::pin(supervise(app, label, failure, record, future))
+        })
+    }
+
+    /// Spawns a task from [`App::task`] on this worker and registers it.
+    pub(crate) fn start_policed(
+        &self,
+        local: &Local,
+        name: String,
+        policy: Policy,
+        start: Start,
+    ) -> Result<Task, Error> {
+        let app = self.clone();
+        let once = policy.singleton.is_some();
+        let handle =
+            self.spawn_registered(local, Some(name), once, move |label, failure, record| {
+                let label = label.unwrap_or_else(|| Rc::from("<unnamed>"));
+                Box::pin(run_policed(app, label, failure, record, start, policy))
+            })?;
+        Ok(handle.task)
+    }
+
+    /// Keeps a task from [`App::task`] for the workers.
+    pub(crate) fn defer_policed(
+        &self,
+        name: String,
+        policy: Policy,
+        factory: Factory<Judged>,
+    ) -> Result<(), Error> {
+        if self
+            .deferred_tasks()
+            .iter()
+            .any(|d| d.name.as_ref() == Some(&name))
+        {
+            return Err(Error::TaskNameTaken(name));
+        }
+        self.deferred_tasks().push(Deferred {
+            name: Some(name),
+            factory,
+            policy: Some(policy),
+        });
+        Ok(())
+    }
+
+    /// Spawns the future `make` builds on this worker and registers it;
+    /// `process_unique` claims the name across the workers (as does the
+    /// unique-names policy).
+    fn spawn_registered<T: 'static>(
+        &self,
+        local: &Local,
+        name: Option<String>,
+        process_unique: bool,
+        make: impl FnOnce(Option<Rc<str>>, Failure, Rc<Record>) -> LocalFuture<Result<T, Stopped>>,
+    ) -> Result<TaskHandle<T>, Error> {
         if let Some(name) = &name {
             if local.tasks.is_live(name) {
                 return Err(Error::TaskNameTaken(name.clone()));
             }
         }
         let claim = match &name {
-            Some(name) if self.unique_task_names() => Some(
+            Some(name) if process_unique || self.unique_task_names() => Some(
                 self.claim_name(name, local.worker)
                     .ok_or_else(|| Error::TaskNameTaken(name.clone()))?,
             ),
             _ => None,
         };
         let name: Option<Rc<str>> = name.map(Rc::from);
-        let failure = Rc::default();
+        let failure: Failure = Rc::default();
         let record: Rc<Record> = Rc::default();
-        let supervised = supervise(
-            self.clone(),
-            name.clone(),
-            Rc::clone(&failure),
-            Rc::clone(&record),
-            future,
-        );
+        let supervised = make(name.clone(), Rc::clone(&failure), Rc::clone(&record));
         let supervised = async move {
             let _claim = claim; // released when the task ends or is dropped
             supervised.await
@@ -574,6 +638,7 @@ async fn supervise<T: 'static>(
             let message = rt::panic_message(&*payload);
             *record.last_failure.borrow_mut() = Some((message.clone(), rt::now()));
             app.report_exception(format!("task {label} panicked: {message}"));
+            app.stop_for_panic(app.panic_policy(), &label, &message);
             resume_unwind(payload)
         }
     }

@@ -68,7 +68,8 @@ impl Server {
     ///
     /// # Errors
     ///
-    /// The first worker error (a failing start listener, ...).
+    /// The first worker error (a failing start listener, ...), or
+    /// [`Error::TaskPanicked`] when a task's panic policy stopped the app.
     ///
     /// # Examples
     ///
@@ -87,7 +88,11 @@ impl Server {
             }
         }
         let stopped = self.app.finish_run();
-        result.and(stopped)
+        let fatal = match self.app.take_fatal() {
+            Some(reason) => Err(Error::TaskPanicked(reason)),
+            None => Ok(()),
+        };
+        result.and(fatal).and(stopped)
     }
 }
 
@@ -112,7 +117,8 @@ impl App {
     ///
     /// # Errors
     ///
-    /// A bind error, a failing start listener, or a worker's error.
+    /// A bind error, a failing start listener, a worker's error, or
+    /// [`Error::TaskPanicked`] when a task's panic policy stopped the app.
     ///
     /// # Examples
     ///
@@ -133,6 +139,8 @@ impl App {
             .take()
             .expect("start(.., false) keeps worker 0 for the caller");
         let result = run_worker(self, spec);
+        // `join` runs `main_process_stop` and returns a task's panic that
+        // stopped the app.
         let joined = server.0.join();
         drop(signals);
         result.and(joined)

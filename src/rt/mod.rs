@@ -110,7 +110,7 @@ mod task;
 mod time;
 mod waker;
 
-pub use cancel::{cancelled, Cancelled, WaitCancelled};
+pub use cancel::{cancelled, is_cancel_requested, Cancelled, WaitCancelled};
 pub use clock::{advance, now, Advance};
 pub use context::NoRuntime;
 pub use interval::{interval, Interval, MissedTickBehavior};

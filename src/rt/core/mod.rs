@@ -459,6 +459,15 @@ impl Core {
         .flatten()
     }
 
+    /// Whether the task being polled has been asked to stop (observed or
+    /// not).
+    pub(crate) fn cancel_requested(&self) -> bool {
+        self.current
+            .get()
+            .and_then(|id| self.with_task(id, |task| task.cancel != CancelState::None))
+            .unwrap_or(false)
+    }
+
     /// The task being polled right now.
     pub(crate) fn current_task(&self) -> Option<TaskId> {
         self.current.get()
