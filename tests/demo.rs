@@ -128,6 +128,26 @@ fn a_notification_reaches_the_feed_and_the_event_stream_on_every_worker() {
     feed.close(None).unwrap();
     while feed.read().is_ok() {} // the server's close reply, then its FIN
     drop(feed);
+    // The feed's receiver was scoped to its handler: once the socket closed
+    // it is no longer running, with no purge (a hang guard bounds the wait).
+    let receivers = |addr| -> Vec<String> {
+        tasks(addr)
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("receiver:"))
+            .map(|(_, state)| state)
+            .collect()
+    };
+    let mut ended = false;
+    for _ in 0..1000 {
+        let states = receivers(addr);
+        assert_eq!(states.len(), 1, "one receiver listed: {states:?}");
+        if states[0] != "running" && states[0] != "pending" {
+            ended = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(ended, "the receiver ended with its websocket");
     drop(events);
     server.stop();
     server.join().unwrap();

@@ -80,13 +80,21 @@ fn routes(app: &App) -> Result<(), Error> {
     Ok(())
 }
 
-/// `GET /tasks`: this worker's named tasks and their states.
+/// `GET /tasks`: the named tasks of every worker and their states.
 async fn list_tasks(req: Request) -> Response {
     let app = req.app();
     let tasks: Vec<_> = app
-        .tasks()
+        .tasks_everywhere()
+        .await
         .iter()
-        .map(|t| json!({ "name": t.name(), "state": t.state().as_str() }))
+        .map(|t| {
+            json!({
+                "name": t.name,
+                "worker": t.worker,
+                "state": t.state.as_str(),
+                "restarts": t.restarts,
+            })
+        })
         .collect();
     Response::json(&json!({ "worker": app.worker(), "tasks": tasks }))
 }
@@ -184,13 +192,14 @@ async fn events(req: Request) -> Response {
 
 /// `GET /feed`: Sanic's receiver-task pattern, with a subscription so that
 /// no notification is lost while the handler is busy sending the last one
-/// (up to 256 queued; beyond that the oldest are dropped and counted).
+/// (up to 256 queued; beyond that the oldest are dropped and counted). The
+/// receiver is scoped to the handler: it is cancelled when the handler
+/// ends, however it ends, with no `cancel_task` to remember.
 async fn feed(req: Request, ws: WebSocket) -> Result<(), Error> {
     let app = req.app();
     let mut events = app.subscribe("my.custom.event", 256)?;
-    let task_name = format!("receiver:{}", req.id());
     let reader = ws.clone();
-    app.add_named_task(task_name.clone(), async move {
+    req.add_named_task(format!("receiver:{}", req.id()), async move {
         while let Some(message) = reader.recv().await {
             log::info!("received: {:?}", message.as_text().unwrap_or("<binary>"));
         }
@@ -205,8 +214,5 @@ async fn feed(req: Request, ws: WebSocket) -> Result<(), Error> {
             break;
         }
     }
-    // The `finally` block: cancel the receiver, wait for it, forget it.
-    app.cancel_task(&task_name).await?;
-    app.purge_tasks();
     Ok(())
 }

@@ -58,6 +58,8 @@ pub enum Error {
     NeedsFactory(String),
     /// A task panicked and its panic policy stopped the app.
     TaskPanicked(String),
+    /// `add_child_task` was called outside a task added through the app.
+    NoParent,
 }
 
 impl fmt::Display for Error {
@@ -83,6 +85,7 @@ impl fmt::Display for Error {
                 )
             }
             Self::TaskPanicked(reason) => write!(f, "stopped by a task's panic policy: {reason}"),
+            Self::NoParent => f.write_str("add_child_task needs to be called from an app task"),
         }
     }
 }

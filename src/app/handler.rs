@@ -109,6 +109,9 @@ impl AppService {
         let routed = self.routes.route(&mut request);
         let response = match routed {
             Ok(handler) => {
+                // Cancels the request's scoped tasks however the handler
+                // ends, a drop of this future included.
+                let _scope = super::scope::ScopeGuard::new(Rc::clone(&self.local));
                 let future = CatchUnwind::new(handler.call(request));
                 match future.await {
                     Ok(response) => response,

@@ -27,6 +27,8 @@ pub(crate) struct Local {
     pub(crate) subscriptions: Subscribers,
     /// Asks this worker to stop.
     pub(crate) stop: StopSignal,
+    /// Request-scoped tasks, by the loop task running their handler.
+    pub(crate) scoped: RefCell<Vec<(crate::rt::TaskId, super::Task)>>,
     /// Open websockets, closed with 1001 when the worker stops.
     #[cfg(feature = "ws")]
     pub(crate) websockets: super::websocket::OpenSockets,
@@ -80,6 +82,7 @@ pub(crate) fn install(app: &App, worker: usize) -> Rc<Local> {
         events: EventWaiters::default(),
         subscriptions: Subscribers::default(),
         stop: StopSignal::default(),
+        scoped: RefCell::default(),
         #[cfg(feature = "ws")]
         websockets: Default::default(),
         handle: handle.clone(),

@@ -23,6 +23,7 @@ mod local;
 mod names;
 mod remote;
 mod routes;
+mod scope;
 mod server;
 mod signals;
 mod subscription;

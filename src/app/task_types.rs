@@ -219,8 +219,8 @@ impl std::error::Error for TaskError {}
 /// (or passes its cancel on).
 pub(crate) type Failure = Rc<RefCell<Option<Stopped>>>;
 
-/// What the app knows of a task beyond the loop's view: its parent, its
-/// restarts and its last failure.
+/// What the app knows of a task beyond the loop's view: its parent and
+/// children, its restarts and its last failure.
 #[derive(Default)]
 pub(crate) struct Record {
     /// The parent task, for a child task (cleared by `detach`).
@@ -229,6 +229,11 @@ pub(crate) struct Record {
     pub(crate) restarts: Cell<u32>,
     /// The last failure's message and the loop's time of it.
     pub(crate) last_failure: RefCell<Option<(String, Instant)>>,
+    /// Child tasks not detached: cancelled with this task and waited for
+    /// by its `wait`.
+    pub(crate) children: RefCell<Vec<Task>>,
+    /// The parent's record, for `detach`.
+    pub(crate) parent_record: RefCell<std::rc::Weak<Record>>,
 }
 
 /// An untyped handle to a background task on this worker: its name, id and
@@ -313,6 +318,9 @@ impl Task {
     /// See [`Task`].
     pub fn cancel(&self) {
         self.task.cancel();
+        for child in self.children() {
+            child.cancel();
+        }
     }
 
     /// Like [`cancel`](Self::cancel), with a message.
@@ -330,7 +338,11 @@ impl Task {
     /// # });
     /// ```
     pub fn cancel_with(&self, message: impl Into<String>) {
-        self.task.cancel_with(message);
+        let message = message.into();
+        self.task.cancel_with(message.clone());
+        for child in self.children() {
+            child.cancel_with(message.clone());
+        }
     }
 
     /// Waits for the task to end and returns its final state.
@@ -340,7 +352,54 @@ impl Task {
     /// See [`Task`].
     pub async fn wait(&self) -> TaskState {
         self.task.finished().await;
+        for child in self.children() {
+            // Boxed: a subtree is as deep as it is.
+            let wait: Pin<Box<dyn Future<Output = TaskState>>> =
+                Box::pin(async move { child.wait().await });
+            wait.await;
+        }
         self.state()
+    }
+
+    /// Its child tasks that were not detached (see
+    /// [`App::add_child_task`]).
+    ///
+    /// # Examples
+    ///
+    /// See [`App::add_child_task`].
+    pub fn children(&self) -> Vec<Task> {
+        self.record.children.borrow().clone()
+    }
+
+    /// Detaches a child task from its parent: it is no longer cancelled
+    /// with the parent nor waited for by it, and runs on, owned by the
+    /// worker like any task. Does nothing for a task without a parent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = sanio::App::new("demo");
+    /// sanio::Runtime::new().unwrap().block_on(async {
+    ///     let spawner = app.clone();
+    ///     app.add_named_task("parent", async move {
+    ///         let child = spawner.add_named_child_task("child", std::future::pending::<()>());
+    ///         child.unwrap().task().detach();
+    ///     }).unwrap();
+    ///     sanio::sleep(std::time::Duration::from_millis(1)).await;
+    ///     let child = app.get_task("child").unwrap();
+    ///     assert!(!child.state().is_finished()); // outlived its parent
+    ///     assert_eq!(child.parent_id(), None);
+    /// });
+    /// ```
+    pub fn detach(&self) {
+        let parent = std::mem::take(&mut *self.record.parent_record.borrow_mut());
+        if let Some(parent) = parent.upgrade() {
+            parent
+                .children
+                .borrow_mut()
+                .retain(|child| child.id() != self.id());
+        }
+        self.record.parent.set(None);
     }
 
     /// Cancels the task (with `message`, if given), waits until it has

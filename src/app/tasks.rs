@@ -119,6 +119,18 @@ impl TaskRegistry {
         before - named.len()
     }
 
+    /// The registered task with this loop id, named or not.
+    pub(crate) fn by_id(&self, id: rt::TaskId) -> Option<Task> {
+        let named = self.named.borrow();
+        let unnamed = self.unnamed.borrow();
+        named
+            .values()
+            .map(|(_, task)| task)
+            .chain(unnamed.iter())
+            .find(|task| task.id() == id)
+            .cloned()
+    }
+
     /// Every task not yet ended.
     fn live(&self) -> Vec<Task> {
         let named = self.named.borrow();
@@ -209,12 +221,22 @@ impl App {
             self.defer(name, source)?;
             return Ok(None);
         };
+        self.add_now(&local, name, source).map(Some)
+    }
+
+    /// Starts a task now on this worker.
+    pub(crate) fn add_now<T: IntoResult>(
+        &self,
+        local: &Local,
+        name: Option<String>,
+        source: TaskSource<T>,
+    ) -> Result<TaskHandle<T::Ok>, Error> {
         let future = match source {
             TaskSource::Future(future) => future,
             TaskSource::Factory(factory) => factory(self.clone()),
         };
         let future = Box::pin(async move { super::error::judge(future.await) });
-        self.start_task(&local, name, future).map(Some)
+        self.start_task(local, name, future)
     }
 
     /// Keeps a task until the workers start.
@@ -403,8 +425,10 @@ impl App {
         let failure: Failure = Rc::default();
         let record: Rc<Record> = Rc::default();
         let supervised = make(name.clone(), Rc::clone(&failure), Rc::clone(&record));
+        let orphans = super::scope::OrphanGuard(Rc::clone(&record));
         let supervised = async move {
             let _claim = claim; // released when the task ends or is dropped
+            let _orphans = orphans; // its children end with it
             supervised.await
         };
         let join = match &name {

@@ -123,6 +123,7 @@ pub use time::{sleep, sleep_until, timeout, Elapsed, Sleep};
 #[cfg_attr(not(feature = "ws"), allow(unused_imports))] // the app layer will use it too
 pub(crate) use cancel::take_cancel;
 pub(crate) use clock::coarse_now;
+pub(crate) use context::current_task_id;
 pub(crate) use core::panic_message;
 pub(crate) use reactor::{Direction, Registration};
 pub(crate) use spawn::{poll_catching, CatchUnwind};
