@@ -65,9 +65,9 @@ pub mod rt;
 pub mod ws;
 
 pub use app::{
-    App, Backoff, CancelOutcome, Config, Error, Event, EventWait, IntoResult, IntoTask, Lifecycle,
-    PanicPolicy, Restart, Server, Singleton, Subscription, Task, TaskBuilder, TaskError,
-    TaskHandle, TaskInfo, TaskState,
+    App, AppTaskDump, Backoff, CancelOutcome, Config, Error, Event, EventWait, IntoResult,
+    IntoTask, Lifecycle, PanicPolicy, Restart, Server, Singleton, Subscription, Task, TaskBuilder,
+    TaskError, TaskHandle, TaskInfo, TaskState,
 };
 
 pub use http::{

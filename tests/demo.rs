@@ -71,7 +71,10 @@ fn task_routes_run_the_whole_lifecycle() {
     assert_eq!(json(&purged)["purged"], 2);
     assert_eq!(
         tasks(addr),
-        [("heartbeat".to_owned(), "running".to_owned())]
+        [
+            ("heartbeat".to_owned(), "running".to_owned()),
+            ("ticker".to_owned(), "running".to_owned())
+        ]
     );
 
     assert_eq!(get(addr, "/missing").status, 404);
@@ -206,6 +209,100 @@ fn a_hundred_notifications_sent_back_to_back_all_reach_the_feed() {
     feed.close(None).unwrap();
     while feed.read().is_ok() {}
     drop(notifier);
+    server.stop();
+    server.join().unwrap();
+}
+
+/// `GET /admin/tasks` as JSON.
+fn admin(addr: SocketAddr) -> Value {
+    let reply = get(addr, "/admin/tasks");
+    assert_eq!(reply.status, 200);
+    json(&reply)
+}
+
+/// The tasks named `name` in an `/admin/tasks` dump, with their worker.
+fn named(dump: &Value, name: &str) -> Vec<(u64, Value)> {
+    let mut found = Vec::new();
+    for worker in dump["workers"].as_array().expect("workers") {
+        for task in worker["tasks"].as_array().expect("tasks") {
+            if task["name"] == name {
+                found.push((worker["worker"].as_u64().unwrap(), task.clone()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn admin_tasks_shows_every_worker_a_singleton_ticker_and_restarts() {
+    let app = demo_app::build().unwrap();
+    let server = app.serve(Config::default().port(0).workers(2)).unwrap();
+    let addr = server.local_addr();
+
+    // Every worker answers, with the fixed shape.
+    let mut dump = admin(addr);
+    for _ in 0..500 {
+        if dump["workers"].as_array().unwrap().len() == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        dump = admin(addr);
+    }
+    assert_eq!(dump["workers"].as_array().unwrap().len(), 2);
+    let (_, heartbeat) = named(&dump, "heartbeat").remove(0);
+    for field in [
+        "id",
+        "name",
+        "parent",
+        "state",
+        "polls",
+        "busy_us",
+        "age_ms",
+        "spawned_at",
+        "restarts",
+        "cancel",
+    ] {
+        assert!(heartbeat.get(field).is_some(), "{field} in {heartbeat}");
+    }
+    assert!(heartbeat["spawned_at"]
+        .as_str()
+        .unwrap()
+        .contains("examples/demo/app.rs"));
+    // The singleton runs on exactly one worker.
+    let tickers = named(&dump, "ticker");
+    assert_eq!(tickers.len(), 1, "{tickers:?}");
+    assert_ne!(tickers[0].1["state"], "finished");
+
+    // A supervised task that fails at once is restarted with backoff.
+    let created = request(
+        addr,
+        "POST",
+        "/tasks/flaky?seconds=0&fail=1&restart=on-failure",
+        "",
+    );
+    assert_eq!(created.status, 201);
+    let mut restarts = 0;
+    for _ in 0..1000 {
+        if let Some((_, flaky)) = named(&admin(addr), "flaky").first() {
+            restarts = flaky["restarts"].as_u64().unwrap();
+            if restarts >= 2 {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(restarts >= 2, "restarts shown: {restarts}");
+    let text = get(addr, "/admin/tasks?format=text").text();
+    assert!(
+        text.contains("worker 0") && text.contains("worker 1"),
+        "{text}"
+    );
+    assert!(text.contains("flaky"), "{text}");
+
+    // DELETE finds it wherever it runs (whichever worker answers).
+    let cancelled = request(addr, "DELETE", "/tasks/flaky", "");
+    assert_eq!(cancelled.status, 200);
+    assert_eq!(json(&cancelled)["state"], "cancelled");
     server.stop();
     server.join().unwrap();
 }

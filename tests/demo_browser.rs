@@ -187,6 +187,37 @@ fn browser_posts_a_notification_and_the_page_shows_it() {
     }
     devtools.wait_until(&session, shown, "the notification");
 
+    // The live task tree: the singleton ticker, then a task added through
+    // the form, then cancelled with its button.
+    devtools.wait_until(
+        &session,
+        "document.getElementById('tree').textContent.includes('ticker [')",
+        "the ticker in the task tree",
+    );
+    devtools.eval(
+        &session,
+        "document.getElementById('task-name').value = 'browser-job'; \
+         document.getElementById('task-seconds').value = '3600'; \
+         document.getElementById('add-task').requestSubmit(); true",
+    );
+    devtools.wait_until(
+        &session,
+        "[...document.querySelectorAll('#tree .task')].some(r => r.dataset.name === 'browser-job' \
+         && r.textContent.includes('[idle]'))",
+        "the added task",
+    );
+    devtools.eval(
+        &session,
+        "[...document.querySelectorAll('#tree .task')].find(r => r.dataset.name === 'browser-job') \
+         .querySelector('button').click(); true",
+    );
+    devtools.wait_until(
+        &session,
+        "[...document.querySelectorAll('#tree .task')].some(r => r.dataset.name === 'browser-job' \
+         && r.textContent.includes('[finished]'))",
+        "the cancelled task",
+    );
+
     server.stop();
     server.join().unwrap();
 }

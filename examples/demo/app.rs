@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use sanio::{App, Error, HttpError, Request, Response, StatusCode, WebSocket};
+use sanio::{
+    App, Backoff, Error, HttpError, Request, Response, Restart, Singleton, StatusCode, WebSocket,
+};
 use serde_json::json;
 
 /// The page served at `/app`.
@@ -41,7 +43,22 @@ fn background_tasks(app: &App) -> Result<(), Error> {
     app.add_task(|| async { log::info!("a factory task ran") })?;
     // A named factory: each worker has its own `heartbeat`.
     app.add_named_task("heartbeat", heartbeat)?;
+    // A singleton: exactly one worker of the process runs `ticker`,
+    // restarted with backoff if it fails.
+    app.task("ticker")
+        .singleton(Singleton::Process)
+        .restart(Restart::OnFailure)
+        .add_task(ticker)?;
     Ok(())
+}
+
+/// Ticks every 5 seconds on the one worker that runs it.
+async fn ticker(app: App) {
+    let mut ticks = sanio::interval(Duration::from_secs(5));
+    loop {
+        ticks.tick().await;
+        log::info!("ticker on worker {:?}", app.worker());
+    }
 }
 
 /// Ticks every second on each worker until cancelled.
@@ -61,8 +78,9 @@ fn routes(app: &App) -> Result<(), Error> {
     app.get("/app", |_req: Request| async { Response::html(PAGE) })?;
     app.get("/tasks", list_tasks)?;
     app.post("/tasks/purge", |req: Request| async move {
-        Response::json(&json!({ "purged": req.app().purge_tasks() }))
+        Response::json(&json!({ "purged": req.app().purge_tasks_everywhere().await }))
     })?;
+    app.get("/admin/tasks", admin_tasks)?;
     app.post("/tasks/<name:str>", start_task)?;
     app.delete("/tasks/<name:str>", cancel_task)?;
     app.post("/notify", notify)?;
@@ -99,7 +117,10 @@ async fn list_tasks(req: Request) -> Response {
     Response::json(&json!({ "worker": app.worker(), "tasks": tasks }))
 }
 
-/// `POST /tasks/<name>?seconds=S`: a named task that sleeps, then finishes.
+/// `POST /tasks/<name>?seconds=S&fail=1&restart=on-failure`: a named task
+/// that sleeps S seconds (an hour by default), then finishes, or fails with
+/// `fail=1`; with `restart=on-failure` (or `always`) it is supervised and
+/// restarted with backoff from 100 ms. A name live on any worker is a 409.
 async fn start_task(req: Request) -> Result<Response, HttpError> {
     let name: String = req.param("name")?;
     let seconds: u64 = match req.query("seconds") {
@@ -107,6 +128,17 @@ async fn start_task(req: Request) -> Result<Response, HttpError> {
             .parse()
             .map_err(|_| HttpError::bad_request("seconds must be a whole number"))?,
         None => 3600,
+    };
+    let fail = req.query("fail").is_some_and(|f| f == "1" || f == "true");
+    let restart = match req.query("restart") {
+        None | Some("never") => Restart::Never,
+        Some("on-failure") => Restart::OnFailure,
+        Some("always") => Restart::Always,
+        Some(_) => {
+            return Err(HttpError::bad_request(
+                "restart must be never, on-failure or always",
+            ))
+        }
     };
     let app = req.app();
     // One name across the workers: a live task of this name on any worker
@@ -119,7 +151,22 @@ async fn start_task(req: Request) -> Result<Response, HttpError> {
             ));
         }
     }
-    let started = app.add_named_task(name.clone(), sanio::sleep(Duration::from_secs(seconds)));
+    let work = move || async move {
+        sanio::sleep(Duration::from_secs(seconds)).await;
+        if fail {
+            Err(format!("failed after {seconds} s"))
+        } else {
+            Ok(())
+        }
+    };
+    let started = app
+        .task(name.clone())
+        .restart(restart)
+        .backoff(Backoff::new(
+            Duration::from_millis(100),
+            Duration::from_secs(10),
+        ))
+        .add_task(work);
     match started {
         Ok(_) => Ok(Response::json(&json!({ "name": name, "state": "running" }))
             .with_status(StatusCode::CREATED)),
@@ -129,6 +176,44 @@ async fn start_task(req: Request) -> Result<Response, HttpError> {
         )),
         Err(err) => Err(HttpError::internal(err.to_string())),
     }
+}
+
+/// `GET /admin/tasks`: every worker's tasks as JSON; `?format=text` gives
+/// the text tree.
+async fn admin_tasks(req: Request) -> Response {
+    let dump = req.app().task_dump().await;
+    if req.query("format") == Some("text") {
+        return Response::text(dump.text());
+    }
+    let workers: Vec<_> = dump
+        .workers
+        .iter()
+        .map(|worker| {
+            let tasks: Vec<_> = worker
+                .tasks
+                .iter()
+                .map(|t| {
+                    let seen = t.dump.as_ref();
+                    json!({
+                        "id": t.id,
+                        "name": t.name,
+                        "parent": t.parent,
+                        "state": seen.map_or("finished", |d| d.state.as_str()),
+                        "polls": seen.map_or(0, |d| d.polls),
+                        "busy_us": seen.map_or(0, |d| d.busy.as_micros()),
+                        "age_ms": seen.map_or(0, |d| d.age.as_millis()),
+                        "spawned_at": seen.map(|d| d.spawned_at.to_string()),
+                        "restarts": t.restarts,
+                        "cancel": seen.and_then(|d| d.cancel.clone()),
+                        "task_state": t.state.as_str(),
+                        "last_failure": t.last_failure,
+                    })
+                })
+                .collect();
+            json!({ "worker": worker.worker, "tasks": tasks })
+        })
+        .collect();
+    Response::json(&json!({ "workers": workers }))
 }
 
 /// `DELETE /tasks/<name>`: cancel on whichever worker runs it, wait,

@@ -110,4 +110,32 @@ impl App {
         }
         Ok(outcomes)
     }
+
+    /// Purges finished tasks on every worker (see
+    /// [`purge_tasks`](Self::purge_tasks)); returns how many named tasks
+    /// went, in all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = sanio::App::new("demo");
+    /// sanio::Runtime::new().unwrap().block_on(async {
+    ///     app.add_named_task("quick", async {}).unwrap();
+    ///     sanio::rt::yield_now().await;
+    ///     assert_eq!(app.purge_tasks_everywhere().await, 1);
+    /// });
+    /// ```
+    pub async fn purge_tasks_everywhere(&self) -> usize {
+        self.ask_workers(
+            self.query_timeout(),
+            Arc::new(|_app, local| {
+                let purged = local.tasks.purge();
+                Box::pin(async move { purged })
+            }),
+        )
+        .await
+        .into_iter()
+        .map(|(_, purged)| purged)
+        .sum()
+    }
 }

@@ -21,7 +21,7 @@ use super::task_types::{Task, TaskState};
 ///     assert!(!info.state.is_finished());
 /// });
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TaskInfo {
     /// The worker that runs it.
@@ -40,6 +40,10 @@ pub struct TaskInfo {
     pub last_failure: Option<String>,
     /// Its error, cancel or panic message, once it ended without a value.
     pub message: Option<String>,
+    /// The loop's view (polls, busy time, age, spawn location, ...): filled
+    /// by [`App::task_dump`](super::App::task_dump), `None` elsewhere and
+    /// for a task whose slot the loop freed.
+    pub dump: Option<crate::rt::TaskDump>,
 }
 
 impl TaskInfo {
@@ -54,6 +58,7 @@ impl TaskInfo {
             restarts: task.restarts(),
             last_failure: task.last_failure(),
             message: task.message(),
+            dump: None,
         }
     }
 }

@@ -15,6 +15,7 @@
 
 mod anywhere;
 mod config;
+mod dump;
 mod error;
 mod handler;
 mod info;
@@ -39,6 +40,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use config::Config;
+pub use dump::{AppTaskDump, WorkerTasks};
 pub use error::{Error, IntoResult};
 pub use handler::Handler;
 pub use info::{CancelOutcome, TaskInfo};

@@ -86,6 +86,7 @@ impl crate::http::Request {
     ///     Ok::<(), Box<dyn std::error::Error>>(())
     /// }).unwrap();
     /// ```
+    #[track_caller]
     pub fn add_task<M, T>(
         &self,
         task: T,
@@ -115,6 +116,7 @@ impl crate::http::Request {
     ///     if started.is_ok() { "started" } else { "busy" }
     /// }).unwrap();
     /// ```
+    #[track_caller]
     pub fn add_named_task<M, T>(
         &self,
         name: impl Into<String>,
@@ -127,6 +129,7 @@ impl crate::http::Request {
     }
 
     /// Starts a scoped task.
+    #[track_caller]
     fn add_scoped<M, T: IntoTask<M>>(
         &self,
         name: Option<String>,
@@ -174,6 +177,7 @@ impl App {
     ///     assert!(child.state().is_finished()); // the subtree ended first
     /// });
     /// ```
+    #[track_caller]
     pub fn add_child_task<M, T>(
         &self,
         task: T,
@@ -201,6 +205,7 @@ impl App {
     ///     assert!(matches!(outside, Err(sanio::Error::NoParent)));
     /// });
     /// ```
+    #[track_caller]
     pub fn add_named_child_task<M, T>(
         &self,
         name: impl Into<String>,
@@ -213,6 +218,7 @@ impl App {
     }
 
     /// Starts a child of the current task.
+    #[track_caller]
     fn add_child<M, T: IntoTask<M>>(
         &self,
         name: Option<String>,

@@ -313,6 +313,7 @@ impl TaskBuilder<'_> {
     /// # Examples
     ///
     /// See [`TaskBuilder`].
+    #[track_caller]
     pub fn add_task<M, T: IntoTask<M>>(self, task: T) -> Result<Option<Task>, Error> {
         let restarts = self.policy.restart != Restart::Never
             || self.policy.panic == Some(PanicPolicy::Restart);
@@ -325,13 +326,15 @@ impl TaskBuilder<'_> {
             TaskSource::Future(_) if restarts => return Err(Error::NeedsFactory(self.name)),
             TaskSource::Future(future) => Start::Once(super::error::judged(future)),
         };
+        let location = std::panic::Location::caller();
         match (local(self.app, "TaskBuilder::add_task"), start) {
             (Ok(local), start) => self
                 .app
-                .start_policed(&local, self.name, self.policy, start)
+                .start_policed(&local, self.name, self.policy, start, location)
                 .map(Some),
             (Err(_), Start::Factory(factory)) => {
-                self.app.defer_policed(self.name, self.policy, factory)?;
+                self.app
+                    .defer_policed(self.name, self.policy, factory, location)?;
                 Ok(None)
             }
             // A future cannot be shared by the workers before `run`.

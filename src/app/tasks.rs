@@ -14,6 +14,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::resume_unwind;
+use std::panic::Location;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +34,8 @@ pub(crate) struct Deferred {
     pub(crate) name: Option<String>,
     /// Called once per worker.
     pub(crate) factory: Factory<Judged>,
+    /// Where it was added.
+    pub(crate) location: &'static Location<'static>,
     /// Restarts, panic policy and placement, for a task from `App::task`.
     pub(crate) policy: Option<Policy>,
 }
@@ -45,6 +48,8 @@ struct DeferredFuture {
     name: Option<String>,
     /// The future.
     future: LocalFuture<Judged>,
+    /// Where it was added.
+    location: &'static Location<'static>,
 }
 
 thread_local! {
@@ -109,7 +114,7 @@ impl TaskRegistry {
     }
 
     /// Drops every finished named and unnamed task; returns how many named.
-    fn purge(&self) -> usize {
+    pub(crate) fn purge(&self) -> usize {
         self.unnamed
             .borrow_mut()
             .retain(|task| !task.state().is_finished());
@@ -117,6 +122,13 @@ impl TaskRegistry {
         let before = named.len();
         named.retain(|_, (_, task)| !task.state().is_finished());
         before - named.len()
+    }
+
+    /// Named tasks in the order they were added, then unnamed ones.
+    pub(crate) fn all(&self) -> Vec<Task> {
+        let mut all = self.list();
+        all.extend(self.unnamed.borrow().iter().cloned());
+        all
     }
 
     /// The registered task with this loop id, named or not.
@@ -171,6 +183,7 @@ impl App {
     ///     assert_eq!(handle.await, Ok(42));
     /// });
     /// ```
+    #[track_caller]
     pub fn add_task<M, T>(
         &self,
         task: T,
@@ -200,6 +213,7 @@ impl App {
     ///     assert!(matches!(again, Err(sanio::Error::TaskNameTaken(_))));
     /// });
     /// ```
+    #[track_caller]
     pub fn add_named_task<M, T>(
         &self,
         name: impl Into<String>,
@@ -212,6 +226,7 @@ impl App {
     }
 
     /// Starts now if a loop runs here, else keeps the task for the workers.
+    #[track_caller]
     fn add_task_inner<T: IntoResult>(
         &self,
         name: Option<String>,
@@ -225,6 +240,7 @@ impl App {
     }
 
     /// Starts a task now on this worker.
+    #[track_caller]
     pub(crate) fn add_now<T: IntoResult>(
         &self,
         local: &Local,
@@ -236,12 +252,13 @@ impl App {
             TaskSource::Factory(factory) => factory(self.clone()),
         };
         let future = Box::pin(async move { super::error::judge(future.await) });
-        self.start_task(local, name, future)
+        self.start_task(local, name, future, Location::caller())
     }
 
     /// Keeps a task until the workers start.
     /// A name kept twice would make every worker fail at start, so it is
     /// refused here, where the mistake is made.
+    #[track_caller]
     fn defer<T: IntoResult>(
         &self,
         name: Option<String>,
@@ -268,6 +285,7 @@ impl App {
                 self.deferred_tasks().push(Deferred {
                     name,
                     factory,
+                    location: Location::caller(),
                     policy: None,
                 });
             }
@@ -277,6 +295,7 @@ impl App {
                     app: self.id(),
                     name,
                     future,
+                    location: Location::caller(),
                 };
                 DEFERRED_FUTURES.with(|d| d.borrow_mut().push(kept));
             }
@@ -295,10 +314,21 @@ impl App {
                 .is_some_and(|policy| policy.singleton.is_some());
             let started = match (deferred.policy, deferred.name) {
                 (Some(policy), Some(name)) => self
-                    .start_policed(local, name, policy, Start::Factory(deferred.factory))
+                    .start_policed(
+                        local,
+                        name,
+                        policy,
+                        Start::Factory(deferred.factory),
+                        deferred.location,
+                    )
                     .map(drop),
                 (_, name) => self
-                    .start_task(local, name, (deferred.factory)(self.clone()))
+                    .start_task(
+                        local,
+                        name,
+                        (deferred.factory)(self.clone()),
+                        deferred.location,
+                    )
                     .map(drop),
             };
             match started {
@@ -322,7 +352,7 @@ impl App {
                 mine
             });
             for kept in mine {
-                self.start_task(local, kept.name, kept.future)?;
+                self.start_task(local, kept.name, kept.future, kept.location)?;
             }
         }
         Ok(())
@@ -352,11 +382,13 @@ impl App {
         local: &Local,
         name: Option<String>,
         future: LocalFuture<Result<T, Stopped>>,
+        location: &'static Location<'static>,
     ) -> Result<TaskHandle<T>, Error> {
         let app = self.clone();
-        self.spawn_registered(local, name, false, move |label, failure, record| {
+        let make = move |label, failure, record| -> LocalFuture<Result<T, Stopped>> {
             Box::pin(supervise(app, label, failure, record, future))
-        })
+        };
+        self.spawn_registered(local, name, false, location, make)
     }
 
     /// Spawns a task from [`App::task`] on this worker and registers it.
@@ -366,14 +398,15 @@ impl App {
         name: String,
         policy: Policy,
         start: Start,
+        location: &'static Location<'static>,
     ) -> Result<Task, Error> {
         let app = self.clone();
         let once = policy.singleton.is_some();
-        let handle =
-            self.spawn_registered(local, Some(name), once, move |label, failure, record| {
-                let label = label.unwrap_or_else(|| Rc::from("<unnamed>"));
-                Box::pin(run_policed(app, label, failure, record, start, policy))
-            })?;
+        let make = move |label: Option<Rc<str>>, failure, record| -> LocalFuture<Judged> {
+            let label = label.unwrap_or_else(|| Rc::from("<unnamed>"));
+            Box::pin(run_policed(app, label, failure, record, start, policy))
+        };
+        let handle = self.spawn_registered(local, Some(name), once, location, make)?;
         Ok(handle.task)
     }
 
@@ -383,6 +416,7 @@ impl App {
         name: String,
         policy: Policy,
         factory: Factory<Judged>,
+        location: &'static Location<'static>,
     ) -> Result<(), Error> {
         if self
             .deferred_tasks()
@@ -394,6 +428,7 @@ impl App {
         self.deferred_tasks().push(Deferred {
             name: Some(name),
             factory,
+            location,
             policy: Some(policy),
         });
         Ok(())
@@ -407,6 +442,7 @@ impl App {
         local: &Local,
         name: Option<String>,
         process_unique: bool,
+        location: &'static Location<'static>,
         make: impl FnOnce(Option<Rc<str>>, Failure, Rc<Record>) -> LocalFuture<Result<T, Stopped>>,
     ) -> Result<TaskHandle<T>, Error> {
         if let Some(name) = &name {
@@ -431,10 +467,8 @@ impl App {
             let _orphans = orphans; // its children end with it
             supervised.await
         };
-        let join = match &name {
-            Some(name) => rt::spawn_named(name.to_string(), supervised),
-            None => rt::spawn(supervised),
-        };
+        let join = rt::spawn_at(supervised, name.as_deref().map(str::to_owned), location)
+            .map_err(|_| Error::NoLoop("add_task"))?;
         let task = Task {
             name,
             task: join.task_ref(),

@@ -14,7 +14,7 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -24,11 +24,12 @@ use slab::Slab;
 
 use super::clock::Clock;
 use super::reactor::Reactor;
-use super::task::{BoxFuture, CancelState, Stage, Task, TaskId};
+use super::task::{BoxFuture, CancelState, Stage, Task, TaskId, TaskStats};
 use super::time::Timers;
 use super::waker::{Remote, Shared, TaskWaker};
 use super::Stats;
 
+mod dump;
 mod handles;
 
 /// How many ready tasks one turn polls before it looks at I/O and timers
@@ -42,6 +43,11 @@ const BUDGET: usize = 256;
 /// async cleanup before it is dropped, unless the runtime or the cancel
 /// says otherwise.
 pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+
+/// A single poll longer than this is logged with the task's name and
+/// spawn location and counted in its dump, unless the runtime says
+/// otherwise.
+pub(crate) const DEFAULT_SLOW_POLL: Duration = Duration::from_millis(100);
 
 /// What a timer entry does when it expires.
 pub(crate) enum TimerEvent {
@@ -76,6 +82,8 @@ pub(crate) struct Core {
     grace: Cell<Duration>,
     /// The loop's time: real, or paused for tests.
     pub(crate) clock: Clock,
+    /// A poll longer than this is logged and counted as slow.
+    pub(crate) slow_poll: Cell<Duration>,
 }
 
 impl Core {
@@ -95,6 +103,7 @@ impl Core {
             shared: Arc::new(Shared::new(waker)),
             grace: Cell::new(DEFAULT_GRACE),
             clock: Clock::new(),
+            slow_poll: Cell::new(DEFAULT_SLOW_POLL),
         })
     }
 
@@ -147,7 +156,13 @@ impl Core {
 
     /// Stores a future in a new slot and schedules its first poll. `handles`
     /// is how many handles the caller is about to make (0 or 1).
-    pub(crate) fn spawn(&self, future: BoxFuture, name: Option<String>, handles: u32) -> TaskId {
+    pub(crate) fn spawn(
+        &self,
+        future: BoxFuture,
+        name: Option<String>,
+        handles: u32,
+        location: &'static Location<'static>,
+    ) -> TaskId {
         let generation = self.next_generation.get();
         self.next_generation.set(generation.wrapping_add(1));
         let mut tasks = self.tasks.borrow_mut();
@@ -167,6 +182,14 @@ impl Core {
             cancel: CancelState::None,
             polled: false,
             handles,
+            stats: TaskStats {
+                location,
+                spawned: Instant::now(),
+                last_poll: None,
+                busy_ns: 0,
+                polls: 0,
+                slow_polls: 0,
+            },
         };
         if name.is_some() {
             task.extra_mut().name = name;
@@ -226,7 +249,7 @@ impl Core {
             match item {
                 Remote::Wake(id) => self.schedule(id),
                 Remote::Spawn(future) => {
-                    self.spawn(Box::pin(future), None, 0);
+                    self.spawn(Box::pin(future), None, 0, Location::caller());
                 }
             }
         }
@@ -284,8 +307,10 @@ impl Core {
         let waker_ref = waker_ref(&waker);
         let mut cx = Context::from_waker(&waker_ref);
         self.current.set(Some(id));
+        let started = Instant::now();
         let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll_erased(&mut cx)));
         self.current.set(None);
+        self.count_poll(id, started);
         match polled {
             Ok(Poll::Pending) => self.after_pending(id, future, waker, cancel_before),
             Ok(Poll::Ready(output)) => self.finish(id, Stage::Finished(Some(output)), None),
@@ -293,6 +318,30 @@ impl Core {
                 drop(future);
                 self.finish(id, Stage::Panicked, Some(panic_message(&*payload)));
             }
+        }
+    }
+
+    /// Adds a poll that started at `started` to the task's stats, and warns
+    /// about a poll longer than the slow-poll threshold.
+    fn count_poll(&self, id: TaskId, started: Instant) {
+        let busy = started.elapsed();
+        let slow = busy > self.slow_poll.get();
+        let warn = self.with_task(id, |task| {
+            let stats = &mut task.stats;
+            stats.polls = stats.polls.saturating_add(1);
+            stats.busy_ns = stats
+                .busy_ns
+                .saturating_add(u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX));
+            stats.last_poll = Some(started);
+            if slow {
+                stats.slow_polls = stats.slow_polls.saturating_add(1);
+                let name = task.name().unwrap_or("<unnamed>").to_owned();
+                return Some((name, task.stats.location));
+            }
+            None
+        });
+        if let Some(Some((name, location))) = warn {
+            log::warn!("task {id} ({name}, spawned at {location}) blocked the loop for {busy:?} in one poll");
         }
     }
 
