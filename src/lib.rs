@@ -66,8 +66,8 @@ pub mod ws;
 
 pub use app::{
     App, AppTaskDump, Backoff, CancelOutcome, Config, Error, Event, EventWait, IntoResult,
-    IntoTask, Lifecycle, PanicPolicy, Restart, Server, Singleton, Subscription, Task, TaskBuilder,
-    TaskError, TaskHandle, TaskInfo, TaskState,
+    IntoTask, Lifecycle, PanicPolicy, Restart, Server, Singleton, StopReport, Subscription, Task,
+    TaskBuilder, TaskError, TaskHandle, TaskInfo, TaskState,
 };
 
 pub use http::{

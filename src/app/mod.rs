@@ -19,6 +19,7 @@ mod dump;
 mod error;
 mod handler;
 mod info;
+mod leaks;
 mod listeners;
 mod local;
 mod names;
@@ -44,6 +45,7 @@ pub use dump::{AppTaskDump, WorkerTasks};
 pub use error::{Error, IntoResult};
 pub use handler::Handler;
 pub use info::{CancelOutcome, TaskInfo};
+pub use leaks::StopReport;
 pub use listeners::Lifecycle;
 pub use signals::{Event, EventWait};
 pub use subscription::Subscription;
@@ -108,6 +110,8 @@ struct Inner {
     claims: Mutex<std::collections::HashMap<String, usize>>,
     /// Why a task stopped the app (its panic policy), for `run` to return.
     fatal: Mutex<Option<String>>,
+    /// The stop reports of the last run's workers.
+    stop_reports: Mutex<Vec<leaks::StopReport>>,
 }
 
 /// The parts of an app that are frozen while it runs.
@@ -151,6 +155,7 @@ impl App {
                 config: Mutex::default(),
                 claims: Mutex::default(),
                 fatal: Mutex::default(),
+                stop_reports: Mutex::default(),
             }),
         }
     }

@@ -144,7 +144,7 @@ impl TaskRegistry {
     }
 
     /// Every task not yet ended.
-    fn live(&self) -> Vec<Task> {
+    pub(crate) fn live(&self) -> Vec<Task> {
         let named = self.named.borrow();
         let unnamed = self.unnamed.borrow();
         named

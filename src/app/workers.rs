@@ -205,6 +205,7 @@ impl App {
             return Err(Error::Frozen("a second run"));
         }
         self.inner.stopping.store(false, Ordering::Release);
+        super::lock(&self.inner.stop_reports).clear();
         let started = self.start_inner(config, all_threads);
         if started.is_err() {
             self.inner.running.store(false, Ordering::Release);
