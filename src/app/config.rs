@@ -55,6 +55,8 @@ pub struct Config {
     pub(crate) unique_task_names: bool,
     /// What a task's panic does unless the task says otherwise.
     pub(crate) task_panic_policy: super::PanicPolicy,
+    /// Log every worker's task tree on SIGUSR1 (in `run`).
+    pub(crate) dump_on_sigusr1: bool,
 }
 
 impl Default for Config {
@@ -74,6 +76,7 @@ impl Default for Config {
             task_query_timeout: super::remote::DEFAULT_QUERY_TIMEOUT,
             unique_task_names: false,
             task_panic_policy: super::PanicPolicy::Report,
+            dump_on_sigusr1: false,
         }
     }
 }
@@ -219,6 +222,21 @@ impl Config {
     /// ```
     pub fn task_panic_policy(mut self, policy: super::PanicPolicy) -> Self {
         self.task_panic_policy = policy;
+        self
+    }
+
+    /// Logs every worker's task tree (see
+    /// [`AppTaskDump::text`](super::AppTaskDump::text)) at info level each
+    /// time the process gets SIGUSR1, while `run` or `serve` runs (off by
+    /// default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().dump_on_sigusr1(true);
+    /// ```
+    pub fn dump_on_sigusr1(mut self, on: bool) -> Self {
+        self.dump_on_sigusr1 = on;
         self
     }
 

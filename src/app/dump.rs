@@ -141,3 +141,58 @@ impl App {
         }
     }
 }
+
+/// Logs every worker's task tree on each SIGUSR1 (opt-in:
+/// [`Config::dump_on_sigusr1`](super::Config::dump_on_sigusr1)), from a
+/// small thread of its own; uninstalls itself when dropped.
+pub(crate) struct DumpOnSignal {
+    /// Closes the signal iterator.
+    handle: signal_hook::iterator::Handle,
+    /// The thread waiting for signals.
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl DumpOnSignal {
+    /// Installs the handler.
+    pub(crate) fn install(app: &App) -> Result<Self, super::Error> {
+        let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGUSR1])?;
+        let handle = signals.handle();
+        let app = app.clone();
+        let thread = std::thread::Builder::new()
+            .name("sanio-dump".into())
+            .spawn(move || {
+                for _ in signals.forever() {
+                    // The dump runs on a worker's loop (it asks every loop).
+                    let Some(first) = app.loops().into_iter().next() else {
+                        continue;
+                    };
+                    let app = app.clone();
+                    let _ = first.spawn(async move {
+                        drop(crate::rt::spawn(async move {
+                            let dump = app.task_dump().await;
+                            log::info!("task dump (SIGUSR1):\n{}", dump.text());
+                        }));
+                    });
+                }
+            })?;
+        Ok(Self {
+            handle,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl std::fmt::Debug for DumpOnSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DumpOnSignal")
+    }
+}
+
+impl Drop for DumpOnSignal {
+    fn drop(&mut self) {
+        self.handle.close();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -43,6 +43,8 @@ pub struct Server {
     addr: SocketAddr,
     /// The worker threads.
     threads: Vec<JoinHandle<Result<(), Error>>>,
+    /// Logs the task tree on SIGUSR1, if the config asked for it.
+    dump_on_signal: Option<super::dump::DumpOnSignal>,
 }
 
 impl Server {
@@ -87,6 +89,7 @@ impl Server {
                 result = joined;
             }
         }
+        self.dump_on_signal = None; // uninstalled before the next run
         let stopped = self.app.finish_run();
         let fatal = match self.app.take_fatal() {
             Some(reason) => Err(Error::TaskPanicked(reason)),
@@ -227,6 +230,11 @@ impl App {
             self.name(),
             config.workers
         );
+        let dump_on_signal = if config.dump_on_sigusr1 {
+            Some(super::dump::DumpOnSignal::install(self)?)
+        } else {
+            None
+        };
         let config = Arc::new(config);
         *super::lock(&self.inner.config) = Some(Arc::clone(&config));
         let routes: Arc<Routes> = self.frozen_routes();
@@ -252,6 +260,7 @@ impl App {
             app: self.clone(),
             addr,
             threads,
+            dump_on_signal,
         };
         Ok((server, kept))
     }
