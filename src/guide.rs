@@ -1111,3 +1111,71 @@
 //! assert!(CLEANED_UP.load(Ordering::SeqCst));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # 11. Tasks beyond Sanic
+//!
+//! Source: `src/app/scope.rs`, `supervise.rs`, `anywhere.rs`, `remote.rs`,
+//! `names.rs`, `dump.rs`, `leaks.rs`, `info.rs`; `src/rt/dump.rs`.
+//!
+//! - **Scoped tasks.** [`Request::add_task`](crate::Request::add_task)
+//!   starts a task that ends with its handler, however the handler ends
+//!   (return, error, panic, client gone, graceful stop): the receiver
+//!   pattern above without its `cancel_task`. A guard held for the
+//!   handler's run cancels the scope's tasks when it drops.
+//! - **Child tasks.** [`App::add_child_task`](crate::App::add_child_task)
+//!   from inside a task: cancelling the parent cancels the subtree, and the
+//!   parent's [`Task::wait`](crate::Task::wait) (so `cancel_task`) returns
+//!   once the children ended. [`Task::detach`](crate::Task::detach) hands a
+//!   child to the worker.
+//! - **Supervision.** [`App::task`](crate::App::task) gives a restart
+//!   policy ([`Restart`](crate::Restart)), a [`Backoff`](crate::Backoff)
+//!   (exponential, jittered, between a minimum and a maximum), a cap of N
+//!   restarts in a window, and a [`PanicPolicy`](crate::PanicPolicy) (the
+//!   app default is [`Config::task_panic_policy`](crate::Config::task_panic_policy));
+//!   [`Singleton::Process`](crate::Singleton) runs a task on one worker.
+//! - **Across workers.** [`tasks_everywhere`](crate::App::tasks_everywhere),
+//!   [`locate_task`](crate::App::locate_task) and
+//!   [`cancel_task_anywhere`](crate::App::cancel_task_anywhere) ask every
+//!   worker's loop through its remote queue, within
+//!   [`Config::task_query_timeout`](crate::Config::task_query_timeout);
+//!   [`Config::unique_task_names`](crate::Config::unique_task_names) makes a
+//!   name unique in the process. A cancel returns a
+//!   [`CancelOutcome`](crate::CancelOutcome): graceful, dropped, or already
+//!   finished.
+//! - **Seeing them.** [`rt::dump`](crate::rt::dump) lists a loop's tasks
+//!   (state, polls, busy time, age, last poll, spawn location, cancel);
+//!   [`App::task_dump`](crate::App::task_dump) gathers every worker's, as
+//!   data and as a text tree; [`Config::dump_on_sigusr1`](crate::Config::dump_on_sigusr1)
+//!   logs the tree on SIGUSR1. At each worker's stop, tasks still alive or
+//!   dropped are logged and kept in [`App::stop_reports`](crate::App::stop_reports);
+//!   [`rt::assert_no_live_tasks`](crate::rt::assert_no_live_tasks) fails a
+//!   test that leaves tasks behind.
+//! - **Typed events.** [`App::dispatch_payload`](crate::App::dispatch_payload)
+//!   and [`App::dispatch_all_payload`](crate::App::dispatch_all_payload)
+//!   carry any `Send + Sync + 'static` value; [`Event::payload`](crate::Event::payload)
+//!   reads it back typed.
+//!
+//! A flaky job, restarted with backoff, checked on the paused clock:
+//!
+//! ```
+//! use std::time::Duration;
+//! use sanio::{App, Backoff, CancelOutcome, Restart, TaskState};
+//!
+//! let app = App::new("guide");
+//! sanio::Runtime::new()?.with_paused_clock().block_on(async {
+//!     let task = app
+//!         .task("sync")
+//!         .restart(Restart::OnFailure)
+//!         .backoff(Backoff::new(Duration::from_millis(100), Duration::from_secs(10)).jitter(false))
+//!         .add_task(|| async { Err::<(), _>("upstream down") })?
+//!         .expect("started on this loop");
+//!     // Restarts after 100, 200 and 400 ms: three by 0.75 s.
+//!     sanio::sleep(Duration::from_millis(750)).await;
+//!     assert_eq!(task.restarts(), 3);
+//!     // A cancel during the backoff stops the restarts, gracefully.
+//!     let outcome = task.cancel_and_wait(None).await;
+//!     assert_eq!(outcome, CancelOutcome::Graceful(TaskState::Cancelled));
+//!     Ok::<(), sanio::Error>(())
+//! })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```

@@ -111,7 +111,7 @@ impl AppService {
             Ok(handler) => {
                 // Cancels the request's scoped tasks however the handler
                 // ends, a drop of this future included.
-                let _scope = super::scope::ScopeGuard::new(Rc::clone(&self.local));
+                let _scope = super::scope::ScopeGuard::new(&self.local);
                 let future = CatchUnwind::new(handler.call(request));
                 match future.await {
                     Ok(response) => response,

@@ -25,16 +25,16 @@ use super::{App, Error, IntoResult, IntoTask};
 use crate::rt::{self, TaskId};
 
 /// Cancels the scoped tasks of one handler run when dropped.
-pub(crate) struct ScopeGuard {
+pub(crate) struct ScopeGuard<'a> {
     /// The worker's state.
-    local: Rc<Local>,
+    local: &'a Local,
     /// The loop task running the handler.
     owner: Option<TaskId>,
 }
 
-impl ScopeGuard {
+impl<'a> ScopeGuard<'a> {
     /// A guard for the handler about to run on the current loop task.
-    pub(crate) fn new(local: Rc<Local>) -> Self {
+    pub(crate) fn new(local: &'a Local) -> Self {
         Self {
             local,
             owner: rt::current_task_id(),
@@ -42,7 +42,7 @@ impl ScopeGuard {
     }
 }
 
-impl Drop for ScopeGuard {
+impl Drop for ScopeGuard<'_> {
     fn drop(&mut self) {
         let ended: Vec<Task> = {
             let mut scoped = self.local.scoped.borrow_mut();

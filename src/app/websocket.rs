@@ -138,7 +138,8 @@ async fn upgrade(request: Request, handler: WsHandler, protocols: Arc<[String]>)
 /// the code its outcome calls for.
 async fn run_handler(app: App, request: Request, handler: WsHandler, ws: WebSocket) {
     let registration = try_local(&app).map(|local| OpenSockets::register(local, ws.clone()));
-    let scope = try_local(&app).map(super::scope::ScopeGuard::new);
+    let local = try_local(&app);
+    let scope = local.as_deref().map(super::scope::ScopeGuard::new);
     let outcome = CatchUnwind::new(handler(request, ws.clone())).await;
     drop(scope); // the handler's scoped tasks end with it
     let (code, reason) = match outcome {

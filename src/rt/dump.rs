@@ -1,12 +1,16 @@
 //! Task dumps: what every task of a loop is doing, as data and as text.
 //!
-//! The loop keeps a few counters per task, updated around each poll: the
-//! poll count, the time spent in polls, when the last poll started, and
-//! where the task was spawned (`#[track_caller]`). That costs two clock
-//! reads per poll and nothing else; a dump itself walks the task slab once.
-//! A single poll longer than the slow-poll threshold (100 ms unless
-//! [`Runtime::with_slow_poll_threshold`] says otherwise) is logged with the
-//! task's name and spawn location, and counted.
+//! The loop keeps a few counters per task, updated in the poll's existing
+//! slot access: the poll count, when the last poll started (the turn's
+//! cached time), and where the task was spawned (`#[track_caller]`).
+//! Times are on the loop's clock, so a paused clock dumps paused ages.
+//!
+//! Busy time and slow polls need two real clock reads per poll, so they are
+//! *timed* only where that is cheap enough to be always on: in debug
+//! builds, and in release builds once a dump was taken or a slow-poll
+//! threshold was set ([`Runtime::with_slow_poll_threshold`]). A single poll
+//! longer than the threshold (100 ms by default) is logged with the task's
+//! name and spawn location, and counted in [`TaskDump::slow_polls`].
 
 use std::fmt::{self, Write as _};
 use std::panic::Location;
@@ -81,7 +85,8 @@ pub struct TaskDump {
     pub polls: u32,
     /// How many of its polls were slow.
     pub slow_polls: u32,
-    /// Time spent in its polls.
+    /// Time spent in its polls while polls were timed (see the module
+    /// doc).
     pub busy: Duration,
     /// Time since it was spawned.
     pub age: Duration,
@@ -225,6 +230,7 @@ impl Runtime {
     /// ```
     pub fn with_slow_poll_threshold(self, threshold: Duration) -> Self {
         self.core.slow_poll.set(threshold);
+        self.core.timing.set(true);
         self
     }
 }

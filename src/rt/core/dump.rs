@@ -1,7 +1,6 @@
 //! The executor's half of a task dump: one pass over the slab.
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use super::Core;
 use crate::rt::dump::{DumpState, TaskDump};
@@ -11,7 +10,8 @@ impl Core {
     /// A snapshot of every task in the slab (live ones, and ended ones a
     /// handle still refers to), in slot order.
     pub(crate) fn dump(&self) -> Vec<TaskDump> {
-        let now = Instant::now();
+        self.timing.set(true); // busy times from now on
+        let now = self.clock.now();
         let tasks = self.tasks.borrow();
         tasks
             .iter()

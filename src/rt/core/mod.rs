@@ -84,6 +84,10 @@ pub(crate) struct Core {
     pub(crate) clock: Clock,
     /// A poll longer than this is logged and counted as slow.
     pub(crate) slow_poll: Cell<Duration>,
+    /// Whether polls are timed (busy time, slow polls): on in debug
+    /// builds, and in release once a slow-poll threshold is set or a dump
+    /// is taken.
+    pub(crate) timing: Cell<bool>,
 }
 
 impl Core {
@@ -104,6 +108,7 @@ impl Core {
             grace: Cell::new(DEFAULT_GRACE),
             clock: Clock::new(),
             slow_poll: Cell::new(DEFAULT_SLOW_POLL),
+            timing: Cell::new(cfg!(debug_assertions)),
         })
     }
 
@@ -184,7 +189,7 @@ impl Core {
             handles,
             stats: TaskStats {
                 location,
-                spawned: Instant::now(),
+                spawned: self.clock.coarse(),
                 last_poll: None,
                 busy_ns: 0,
                 polls: 0,
@@ -296,6 +301,8 @@ impl Core {
                 unreachable!("checked just above");
             };
             task.polled = true;
+            task.stats.polls = task.stats.polls.saturating_add(1);
+            task.stats.last_poll = Some(self.clock.coarse());
             let waker = task.waker.take().expect("a waiting task has its waker");
             waker.clear_scheduled();
             Some((future, waker, task.cancel))
@@ -307,10 +314,13 @@ impl Core {
         let waker_ref = waker_ref(&waker);
         let mut cx = Context::from_waker(&waker_ref);
         self.current.set(Some(id));
-        let started = Instant::now();
+        // Two clock reads per poll, only while timing is on (see `dump.rs`).
+        let started = self.timing.get().then(Instant::now);
         let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll_erased(&mut cx)));
         self.current.set(None);
-        self.count_poll(id, started);
+        if let Some(started) = started {
+            self.time_poll(id, started);
+        }
         match polled {
             Ok(Poll::Pending) => self.after_pending(id, future, waker, cancel_before),
             Ok(Poll::Ready(output)) => self.finish(id, Stage::Finished(Some(output)), None),
@@ -321,18 +331,16 @@ impl Core {
         }
     }
 
-    /// Adds a poll that started at `started` to the task's stats, and warns
-    /// about a poll longer than the slow-poll threshold.
-    fn count_poll(&self, id: TaskId, started: Instant) {
+    /// Adds a poll that started at `started` to the task's busy time, and
+    /// warns about a poll longer than the slow-poll threshold.
+    fn time_poll(&self, id: TaskId, started: Instant) {
         let busy = started.elapsed();
         let slow = busy > self.slow_poll.get();
         let warn = self.with_task(id, |task| {
             let stats = &mut task.stats;
-            stats.polls = stats.polls.saturating_add(1);
             stats.busy_ns = stats
                 .busy_ns
                 .saturating_add(u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX));
-            stats.last_poll = Some(started);
             if slow {
                 stats.slow_polls = stats.slow_polls.saturating_add(1);
                 let name = task.name().unwrap_or("<unnamed>").to_owned();
