@@ -10,11 +10,9 @@
 //! stops restarts.
 
 use std::collections::VecDeque;
-use std::future::Future;
 use std::panic::resume_unwind;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::error::Stopped;
@@ -470,24 +468,11 @@ pub(crate) async fn run_policed(
         }
         let delay = policy.backoff.delay(attempt);
         attempt = attempt.saturating_add(1);
-        if let Err(cancelled) = sleep_unless_cancelled(delay).await {
+        if let Err(cancelled) = rt::cancellable(rt::sleep(delay)).await {
             *failure.borrow_mut() = Some(Stopped::Cancelled(cancelled.clone()));
             return Err(Stopped::Cancelled(cancelled));
         }
         record.restarts.set(record.restarts.get() + 1);
         log::info!("task {label}: restart {}", record.restarts.get());
     }
-}
-
-/// Sleeps for `delay`, or ends early with the cancel if one comes.
-async fn sleep_unless_cancelled(delay: Duration) -> Result<(), rt::Cancelled> {
-    let mut sleep = std::pin::pin!(rt::sleep(delay));
-    let mut cancel = std::pin::pin!(rt::cancelled());
-    std::future::poll_fn(|cx| {
-        if let Poll::Ready(cancelled) = cancel.as_mut().poll(cx) {
-            return Poll::Ready(Err(cancelled));
-        }
-        sleep.as_mut().poll(cx).map(Ok)
-    })
-    .await
 }
