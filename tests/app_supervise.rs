@@ -279,6 +279,74 @@ fn a_singleton_runs_on_exactly_one_of_four_workers() {
     server.join().unwrap();
 }
 
+#[test]
+fn a_singleton_kept_in_main_process_start_or_sent_while_running_runs_on_one_worker() {
+    let app = App::new("singleton-late");
+    let started = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&started);
+    app.listener(sanio::Lifecycle::MainProcessStart, move |app: App| {
+        let counter = Arc::clone(&counter);
+        async move {
+            let kept = app
+                .task("early")
+                .singleton(Singleton::Process)
+                .add_task(move || {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    std::future::pending::<()>()
+                });
+            assert!(matches!(kept, Ok(None)), "kept for the workers");
+        }
+    })
+    .unwrap();
+    app.get("/live/<name:str>", |req: Request| async move {
+        let name: String = req.param("name").unwrap_or_default();
+        let all = req.app().tasks_everywhere().await;
+        let live = all
+            .iter()
+            .filter(|t| t.name.as_deref() == Some(name.as_str()) && !t.state.is_finished())
+            .count();
+        format!("{live}")
+    })
+    .unwrap();
+    let ready = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&ready);
+    app.listener(sanio::Lifecycle::AfterServerStart, move |_app: App| {
+        let seen = Arc::clone(&seen);
+        async move {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+    })
+    .unwrap();
+    let server = app.serve(Config::default().port(0).workers(3)).unwrap();
+    while ready.load(Ordering::SeqCst) < 3 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // This thread runs no loop and the app runs: the workers get it now.
+    let counter = Arc::clone(&started);
+    let sent = app
+        .task("late")
+        .singleton(Singleton::Process)
+        .add_task(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            std::future::pending::<()>()
+        });
+    assert!(matches!(sent, Ok(None)), "sent to the workers");
+    let mut waited = 0;
+    while started.load(Ordering::SeqCst) < 2 {
+        std::thread::sleep(Duration::from_millis(5));
+        waited += 1;
+        assert!(waited < 6000, "hang guard: a singleton never started");
+    }
+    let addr = server.local_addr();
+    for name in ["early", "late"] {
+        let reply = support_get(addr, &format!("/live/{name}"));
+        assert!(reply.ends_with("\r\n\r\n1"), "{name}: {reply}");
+    }
+    assert_eq!(started.load(Ordering::SeqCst), 2, "each started once");
+    server.stop();
+    server.join().unwrap();
+}
+
 /// A minimal GET: the raw reply.
 fn support_get(addr: std::net::SocketAddr, path: &str) -> String {
     use std::io::{Read, Write};
