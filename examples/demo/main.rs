@@ -20,7 +20,8 @@
 //!   `examples/demo/static/`) that uses `/feed`, `/notify` and `/upload`;
 //!   `GET /app` redirects there
 //! - `POST /upload` a multipart or urlencoded form, answered as JSON
-//! - `GET /admin/tasks` this worker's tasks, behind `Authorization: Bearer
+//! - `GET /admin/tasks` this worker's tasks, and `GET /admin/stats` its
+//!   loop's counts (tasks, timers, sockets), behind `Authorization: Bearer
 //!   $SANIO_ADMIN_TOKEN` when that is set
 //!
 //! Every response carries `X-Request-ID` and `Server-Timing`.
