@@ -403,4 +403,94 @@ mod tests {
         assert_eq!(scan.feed(&frame(0x81, b"\xff", false)), Ok(()));
         assert!(matches!(scan.stage, Stage::Off));
     }
+
+    /// Where a random stream first shows invalid text: the stream offset
+    /// of the byte that makes a text message's prefix invalid, or of its
+    /// last byte when it ends inside a code point.
+    fn first_invalid(messages: &[(bool, Vec<u8>, Vec<usize>)]) -> Option<usize> {
+        messages.iter().find_map(|(text, payload, offsets)| {
+            if !text {
+                return None;
+            }
+            match std::str::from_utf8(payload) {
+                Ok(_) => None,
+                Err(err) => Some(match err.error_len() {
+                    Some(_) => {
+                        // The first byte at which no valid continuation exists.
+                        let start = err.valid_up_to();
+                        let bad = (start + 1..=payload.len())
+                            .find(|&end| {
+                                std::str::from_utf8(&payload[start..end])
+                                    .err()
+                                    .is_some_and(|e| e.error_len().is_some())
+                            })
+                            .unwrap_or(payload.len());
+                        offsets[bad - 1]
+                    }
+                    None => offsets[payload.len() - 1],
+                }),
+            }
+        })
+    }
+
+    #[test]
+    fn random_streams_in_random_pieces_agree_with_a_whole_message_check() {
+        const CHARS: &[&str] = &["a", "é", "€", "𝄞", "κ", " "];
+        for seed in 0..400 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let mut stream = Vec::new();
+            // (text, payload, stream offset of each payload byte)
+            let mut messages: Vec<(bool, Vec<u8>, Vec<usize>)> = Vec::new();
+            for _ in 0..rng.usize(1..5) {
+                let text = rng.bool();
+                let mut payload: Vec<u8> = (0..rng.usize(0..12))
+                    .flat_map(|_| CHARS[rng.usize(..CHARS.len())].bytes())
+                    .collect();
+                if rng.usize(..4) == 0 && !payload.is_empty() {
+                    let at = rng.usize(..payload.len());
+                    payload[at] = rng.u8(..); // maybe invalid now
+                }
+                let mut cuts: Vec<usize> = (0..rng.usize(0..3))
+                    .map(|_| rng.usize(..=payload.len()))
+                    .collect();
+                cuts.sort_unstable();
+                cuts.push(payload.len());
+                let mut offsets = Vec::new();
+                let mut start = 0;
+                for (i, &end) in cuts.iter().enumerate() {
+                    let last = i == cuts.len() - 1;
+                    let opcode = match (i, text) {
+                        (0, true) => 0x1,
+                        (0, false) => 0x2,
+                        _ => 0x0,
+                    };
+                    let bytes = frame(
+                        opcode | if last { 0x80 } else { 0 },
+                        &payload[start..end],
+                        rng.bool(),
+                    );
+                    let header = bytes.len() - (end - start);
+                    offsets.extend((0..end - start).map(|k| stream.len() + header + k));
+                    stream.extend_from_slice(&bytes);
+                    if rng.bool() {
+                        stream.extend_from_slice(&frame(0x89, b"p", false));
+                    }
+                    start = end;
+                }
+                messages.push((text, payload, offsets));
+            }
+            let want = first_invalid(&messages);
+            let mut cuts: Vec<usize> = (0..rng.usize(0..6))
+                .map(|_| rng.usize(..=stream.len()))
+                .collect();
+            cuts.sort_unstable();
+            let got = scan(&stream, &cuts);
+            // The piece that holds the byte `want` points at.
+            let piece = want.map(|bad| cuts.iter().filter(|&&cut| cut <= bad).count());
+            assert_eq!(
+                got, piece,
+                "seed {seed}: cuts {cuts:?}, first invalid at {want:?}"
+            );
+        }
+    }
 }
