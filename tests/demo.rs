@@ -423,6 +423,11 @@ fn static_page_upload_middleware_and_admin() {
     let open = demo_app::build_with(None).unwrap();
     let server = open.serve(Config::default().port(0)).unwrap();
     assert_eq!(get(server.local_addr(), "/admin/tasks").status, 200);
+    // The loop's counts, for the soak: at least the listener and this
+    // connection are registered, and this connection's task is live.
+    let stats = json(&get(server.local_addr(), "/admin/stats"));
+    assert!(stats["io_registrations"].as_u64() >= Some(2), "{stats}");
+    assert!(stats["live_tasks"].as_u64() >= Some(1), "{stats}");
     server.stop();
     server.join().unwrap();
 }

@@ -157,7 +157,23 @@ fn admin(token: Option<String>) -> Blueprint {
         }
     });
     admin.get("/tasks", admin_tasks);
+    admin.get("/stats", loop_stats);
     admin
+}
+
+/// `GET /admin/stats`: what this worker's loop holds (live tasks, timers,
+/// registered sockets, ...); the soak compares it with its baseline.
+async fn loop_stats(req: Request) -> Result<Response, HttpError> {
+    let stats = sanio::rt::stats().map_err(|err| HttpError::internal(err.to_string()))?;
+    Ok(Response::json(&json!({
+        "worker": req.app().worker(),
+        "live_tasks": stats.live_tasks,
+        "task_slots": stats.task_slots,
+        "scheduled_tasks": stats.scheduled_tasks,
+        "timers": stats.timers,
+        "io_registrations": stats.io_registrations,
+        "remote_queue": stats.remote_queue,
+    })))
 }
 
 /// `POST /upload`: a multipart or urlencoded form, answered with what was

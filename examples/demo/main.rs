@@ -26,7 +26,8 @@
 //! - `POST /upload` a multipart or urlencoded form, answered as JSON
 //! - `GET /admin/tasks` every worker's task dump as JSON (`?format=text`:
 //!   the text tree), behind `Authorization: Bearer $SANIO_ADMIN_TOKEN` when
-//!   that is set
+//!   that is set; `GET /admin/stats` this worker's loop counts (tasks,
+//!   timers, sockets) behind the same token
 //!
 //! A singleton task `ticker` runs on exactly one worker.
 //!

@@ -15,10 +15,15 @@
 //!   on the socket, and makes "pending outbound bytes" a number the
 //!   handle can see; `send` waits while it is above the configured bound,
 //!   which is what bounds this buffer.
+//! - Every byte read is also shown to a [`FrameScan`], which checks text
+//!   messages' UTF-8 as it arrives; the driver asks
+//!   [`NonBlocking::take_invalid_text`] when tungstenite wants more bytes.
 
 use std::io::{self, Read, Write};
 use std::task::{Context, Poll, Waker};
 
+use super::scan::FrameScan;
+use super::utf8::InvalidUtf8;
 use crate::net::Stream;
 
 /// Capacity kept by an emptied outbound buffer; more is released, so a
@@ -41,19 +46,41 @@ pub(super) struct NonBlocking {
     read_blocked: bool,
     /// Whether our side of the connection has been shut down (FIN sent).
     write_shut: bool,
+    /// Follows the frames in every byte read, checking text as it comes.
+    scan: FrameScan,
+    /// Invalid text the scan found, not yet taken by the driver.
+    invalid_text: Option<InvalidUtf8>,
 }
 
 impl NonBlocking {
-    /// Wraps a connected stream.
-    pub(super) fn new(stream: Stream) -> Self {
-        Self {
+    /// Wraps a connected stream; `leftover` are the bytes already read
+    /// past the request head (tungstenite gets them directly, the scan
+    /// sees them here).
+    pub(super) fn new(stream: Stream, leftover: &[u8]) -> Self {
+        let mut adapter = Self {
             stream,
             out: Vec::new(),
             out_pos: 0,
             waker: None,
             read_blocked: false,
             write_shut: false,
+            scan: FrameScan::default(),
+            invalid_text: None,
+        };
+        adapter.scan_read(leftover);
+        adapter
+    }
+
+    /// Shows bytes read to the scan, keeping what it finds.
+    fn scan_read(&mut self, bytes: &[u8]) {
+        if let Err(err) = self.scan.feed(bytes) {
+            self.invalid_text = Some(err);
         }
+    }
+
+    /// Invalid text the scan found in the bytes read so far (once).
+    pub(super) fn take_invalid_text(&mut self) -> Option<InvalidUtf8> {
+        self.invalid_text.take()
     }
 
     /// Remembers the waker to wake when the socket becomes readable.
@@ -157,6 +184,9 @@ impl Read for NonBlocking {
         match self.stream.poll_read(&mut cx, buf) {
             Poll::Ready(result) => {
                 self.read_blocked = false;
+                if let Some(read) = result.as_ref().ok().and_then(|&n| buf.get(..n)) {
+                    self.scan_read(read);
+                }
                 result
             }
             Poll::Pending => {

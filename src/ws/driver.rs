@@ -294,6 +294,12 @@ impl State {
                 }
                 Err(TError::Io(err)) if err.kind() == std::io::ErrorKind::WouldBlock => {
                     debug_assert!(conn.get_ref().read_blocked(), "only reads block");
+                    // Every whole frame is handled; a text the scan found
+                    // invalid in a frame still coming fails now (1007).
+                    if let Some(invalid) = conn.get_mut().take_invalid_text() {
+                        self.fail(TError::Utf8(invalid.to_string()));
+                        continue;
+                    }
                     return;
                 }
                 Err(TError::ConnectionClosed | TError::AlreadyClosed) => self.drain(),

@@ -25,7 +25,10 @@
 //!   FIN or reset is seen even while paused.
 //! - Protocol errors close with 1002, invalid UTF-8 with 1007, a message
 //!   over the limit with 1009; the server echoes a client's close and
-//!   closes TCP first.
+//!   closes TCP first. Text is checked as its bytes arrive (`scan.rs`,
+//!   `utf8.rs`), ahead of tungstenite, which sees a frame only once it is
+//!   whole: a text that cannot be valid fails at once, not when its frame
+//!   ends.
 //! - When the client goes away, the handler task is cancelled (the rt
 //!   cancel flag), so cancellation-aware waits in it return `Cancelled`.
 //!
@@ -39,7 +42,9 @@ mod driver;
 mod handshake;
 mod keepalive;
 mod message;
+mod scan;
 mod socket;
+mod utf8;
 
 pub use config::{QueueFull, WsConfig};
 pub use message::{CloseCode, Message, WsError};

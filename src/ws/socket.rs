@@ -88,7 +88,7 @@ impl WebSocket {
         config: &WsConfig,
     ) -> WebSocket {
         let conn = tungstenite::WebSocket::from_partially_read(
-            NonBlocking::new(stream.into()),
+            NonBlocking::new(stream.into(), &leftover),
             leftover,
             tungstenite::protocol::Role::Server,
             Some(config.tungstenite()),

@@ -15,14 +15,6 @@ import sys
 
 GOOD = ("OK", "INFORMATIONAL")
 
-# Accepted NON-STRICT cases, with the reason (tests/autobahn/README.md):
-# 6.4.3 and 6.4.4 send ONE text frame in three TCP chops, the second
-# holding invalid UTF-8, and want the connection failed before the frame is
-# complete. tungstenite checks a frame's UTF-8 once the whole frame is in,
-# so sanio fails it (1007) when the third chop arrives: a little later than
-# the strictest reading, never accepting the bad text.
-KNOWN_NON_STRICT = {"6.4.3", "6.4.4"}
-
 # Group 9 cases whose message is over 1 MiB: 9.1/9.2 cases 4-6 are 4, 8 and
 # 16 MiB; 9.3 and 9.4 send 4 MiB messages in fragments.
 OVER_1MIB = {f"9.{g}.{i}" for g in (1, 2) for i in (4, 5, 6)} | {
@@ -54,8 +46,7 @@ def main(default_path, big_path):
                 misses.append("%s: over the limit, closed with %s, want 1009" % (case, code))
             continue
         counts[r["behavior"]] += 1
-        good = GOOD + (("NON-STRICT",) if case in KNOWN_NON_STRICT else ())
-        if r["behavior"] not in good or r["behaviorClose"] not in GOOD:
+        if r["behavior"] not in GOOD or r["behaviorClose"] not in GOOD:
             misses.append("%s: %s / close %s" % (case, r["behavior"], r["behaviorClose"]))
     missing = OVER_1MIB - set(default)
     if missing:

@@ -128,3 +128,79 @@ fn a_handler_that_stops_reading_is_failed_at_the_close_timeout() {
         ]
     );
 }
+
+#[test]
+fn invalid_text_fails_before_the_rest_of_its_frame_is_sent() {
+    // Autobahn 6.4.3/6.4.4: a text frame sent in pieces, the invalid bytes
+    // (a code point above U+10FFFF) in an early piece. The close must come
+    // while the frame is still incomplete: the rest is sent only after it.
+    let valid = "κόσμε".as_bytes();
+    let payload = [valid, b"\xf4\x90\x80\x80", b"-edited"].concat();
+    let one_frame = masked(0x81, &payload);
+    let bad_at = 6 + valid.len() + 2; // the header, the valid text, F4 90
+    let first = masked(0x01, valid);
+    let fragmented = [first.clone(), masked(0x80, &payload[valid.len()..])].concat();
+    let cases: Vec<(&str, Vec<u8>, usize, bool)> = vec![
+        ("one frame in pieces", one_frame.clone(), bad_at, false),
+        ("byte by byte", one_frame.clone(), bad_at, true),
+        (
+            "a continuation in pieces",
+            fragmented.clone(),
+            first.len() + 6 + 2,
+            false,
+        ),
+        // the invalid bytes come with the handshake, read with its head
+        ("with the handshake", one_frame, bad_at, false),
+    ];
+    let server = serve(WsConfig::new(), cases.len(), drain);
+    for (name, frames, bad_at, bytewise) in &cases {
+        let (early, rest) = frames.split_at(*bad_at);
+        let mut raw = if *name == "with the handshake" {
+            Raw::connect(server.addr, early)
+        } else {
+            let mut raw = Raw::connect(server.addr, &[]);
+            let pieces: Vec<&[u8]> = if *bytewise {
+                early.chunks(1).collect()
+            } else {
+                vec![&early[..early.len() - 2], &early[early.len() - 2..]]
+            };
+            for piece in pieces {
+                raw.send(piece);
+                std::thread::sleep(Duration::from_millis(1)); // separate reads, mostly
+            }
+            raw
+        };
+        assert_eq!(raw.close_code(), (Some(1007), vec![]), "{name}");
+        let _ = (&raw.stream).write_all(rest); // may meet a reset: fine
+        assert!(raw.wait_eof(), "{name}: the server closes TCP");
+    }
+    let events = server.finish();
+    let ended = events.iter().filter(|e| *e == "recv ended").count();
+    assert_eq!(
+        (ended, events.len()),
+        (cases.len(), cases.len()),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn valid_text_split_anywhere_is_received_whole() {
+    let text = "a€𝄞κ";
+    let frames = [
+        masked(0x01, &text.as_bytes()[..2]),
+        masked(0x80, &text.as_bytes()[2..]),
+    ]
+    .concat();
+    let server = serve(WsConfig::new(), 1, drain);
+    let mut raw = Raw::connect(server.addr, &[]);
+    for piece in frames.chunks(1) {
+        raw.send(piece);
+    }
+    raw.send(&masked(0x88, &1000u16.to_be_bytes()));
+    assert_eq!(raw.close_code(), (Some(1000), vec![]));
+    assert!(raw.wait_eof());
+    assert_eq!(
+        server.finish(),
+        [format!("got Text({text:?})"), "recv ended".to_owned()]
+    );
+}
