@@ -1,10 +1,15 @@
 //! Heap allocations per request on the server's thread, after warm-up,
 //! counted by a counting global allocator (this test binary's own, so no
-//! other test sees it). The plaintext keep-alive figure is a bound that
-//! fails the test when it rises; the others are printed (`--nocapture`)
-//! and bounded loosely so that a regression shows. The figures and the
-//! steps that brought them down are in benches/README.md
-//! (`cargo bench --bench allocs`).
+//! other test sees it). Plaintext keep-alive, a JSON response and a routed
+//! request with a typed parameter allocate nothing; a websocket echo
+//! allocates the received message. The figures and the steps that brought
+//! them down are in benches/README.md (`cargo bench --bench allocs`).
+//!
+//! "Nothing" is checked as fewer than one allocation per hundred requests:
+//! the loop's own bookkeeping that is not per request (a timer-table node
+//! when a connection's timer is re-armed, every few seconds at most) may
+//! land inside the counted window on a slow machine; one allocation per
+//! request anywhere on the path is 100 times over the bound.
 
 #![cfg(all(feature = "ws", feature = "json"))]
 
@@ -19,14 +24,15 @@ const ROUNDS: u64 = 1_000;
 
 /// Most allocations per request allowed, per scenario.
 const BOUNDS: [(&str, f64); 4] = [
-    ("plaintext keep-alive", PLAINTEXT_BOUND),
-    ("json", 11.0),
-    ("routed, typed param", 9.0),
-    ("websocket echo (32 B text)", 1.0),
+    ("plaintext keep-alive", ZERO),
+    ("json", ZERO),
+    ("routed, typed param", ZERO),
+    // The message itself: tungstenite hands over an owned payload.
+    ("websocket echo (32 B text)", 1.0 + ZERO),
 ];
 
-/// Plaintext keep-alive: allocations per request allowed.
-const PLAINTEXT_BOUND: f64 = 7.0;
+/// "No allocation per request" (see the module doc).
+const ZERO: f64 = 0.01;
 
 #[test]
 fn allocations_per_request_stay_within_bounds() {
@@ -42,8 +48,8 @@ fn allocations_per_request_stay_within_bounds() {
     for (figure, (name, bound)) in figures.iter().zip(BOUNDS) {
         assert_eq!(figure.name, name);
         assert!(
-            figure.per_request() <= bound,
-            "{name}: {} allocations in {} requests, more than {bound} a request",
+            figure.per_request() < bound,
+            "{name}: {} allocations in {} requests, not fewer than {bound} a request",
             figure.allocs,
             figure.rounds
         );
