@@ -25,10 +25,12 @@ static ALLOCATOR: allocs::Counting = allocs::Counting;
 const ROUNDS: u64 = 10_000;
 
 fn main() {
+    // `cargo test --all-targets` runs this without `--bench`: a smoke run.
+    let full = std::env::args().any(|arg| arg == "--bench");
     let rounds = std::env::var("ALLOCS_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(ROUNDS);
+        .unwrap_or(if full { ROUNDS } else { 20 });
     let only = std::env::var("ALLOCS_ONLY").ok();
     let server = allocs::serve();
     let addr = server.local_addr();

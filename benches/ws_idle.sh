@@ -9,4 +9,4 @@ ulimit -n "$(ulimit -Hn)"
 cd "$ROOT"
 cargo bench --bench ws_idle --no-run >/dev/null 2>&1
 BIN=$(ls -t target/release/deps/ws_idle-* | grep -v '\.d$' | head -1)
-"$BIN"
+"$BIN" --bench
