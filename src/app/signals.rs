@@ -12,6 +12,7 @@
 //! matching handler. `dispatch_all` sends the dispatch to every worker's
 //! loop through its remote queue, from any thread.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
@@ -58,15 +59,59 @@ pub(crate) const BUILT_IN: &[&str] = &[
 ///     assert_eq!(event.message(), Some("hello"));
 /// });
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Event {
     /// The concrete event name.
     name: Arc<str>,
     /// The optional message.
     message: Option<Arc<str>>,
+    /// The optional typed payload, shared by every receiver.
+    payload: Option<Arc<dyn Any + Send + Sync>>,
 }
 
+impl PartialEq for Event {
+    /// Same name and message, and the same payload (the same dispatch).
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.message == other.message
+            && match (&self.payload, &other.payload) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+}
+
+impl Eq for Event {}
+
 impl Event {
+    /// The typed payload given to
+    /// [`dispatch_payload`](App::dispatch_payload) or
+    /// [`dispatch_all_payload`](App::dispatch_all_payload), if it is a `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[derive(Debug, PartialEq)]
+    /// struct Order { id: u32 }
+    ///
+    /// let app = sanio::App::new("demo");
+    /// sanio::Runtime::new().unwrap().block_on(async {
+    ///     let waiter = app.event("shop.order.placed");
+    ///     let app2 = app.clone();
+    ///     sanio::spawn(async move {
+    ///         sanio::rt::yield_now().await;
+    ///         app2.dispatch_payload("shop.order.placed", Order { id: 7 }).await.unwrap();
+    ///     });
+    ///     let event = waiter.await.unwrap();
+    ///     assert_eq!(event.payload::<Order>(), Some(&Order { id: 7 }));
+    ///     assert_eq!(event.payload::<String>(), None); // another type
+    /// });
+    /// ```
+    pub fn payload<T: Any>(&self) -> Option<&T> {
+        self.payload.as_deref()?.downcast_ref::<T>()
+    }
+
     /// The event's name as dispatched.
     ///
     /// # Examples
@@ -280,6 +325,7 @@ impl App {
         self.dispatch_event(Event {
             name: name.into(),
             message: None,
+            payload: None,
         })
         .await
     }
@@ -299,8 +345,60 @@ impl App {
         self.dispatch_event(Event {
             name: name.into(),
             message: Some(message.into()),
+            payload: None,
         })
         .await
+    }
+
+    /// Like [`dispatch`](Self::dispatch), with a typed payload that
+    /// handlers and waiters read back with [`Event::payload`].
+    ///
+    /// # Errors
+    ///
+    /// As [`dispatch`](Self::dispatch).
+    ///
+    /// # Examples
+    ///
+    /// See [`Event::payload`].
+    pub async fn dispatch_payload<T: Any + Send + Sync>(
+        &self,
+        name: &str,
+        payload: T,
+    ) -> Result<(), Error> {
+        validate_user(name, false)?;
+        self.dispatch_event(Event {
+            name: name.into(),
+            message: None,
+            payload: Some(Arc::new(payload)),
+        })
+        .await
+    }
+
+    /// Like [`dispatch_all`](Self::dispatch_all), with a typed payload
+    /// shared by every worker (one `Arc`, no copy).
+    ///
+    /// # Errors
+    ///
+    /// As [`dispatch_all`](Self::dispatch_all).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = sanio::App::new("demo");
+    /// assert_eq!(app.dispatch_all_payload("my.custom.event", None, 42u64).unwrap(), 0);
+    /// ```
+    pub fn dispatch_all_payload<T: Any + Send + Sync>(
+        &self,
+        name: &str,
+        message: Option<&str>,
+        payload: T,
+    ) -> Result<usize, Error> {
+        validate_user(name, false)?;
+        self.broadcast(Event {
+            name: name.into(),
+            message: message.map(Arc::from),
+            payload: Some(Arc::new(payload)),
+        })
     }
 
     /// Dispatches `name` with `message` on **every** worker's loop, from
@@ -319,10 +417,15 @@ impl App {
     /// ```
     pub fn dispatch_all(&self, name: &str, message: Option<&str>) -> Result<usize, Error> {
         validate_user(name, false)?;
-        let event = Event {
+        self.broadcast(Event {
             name: name.into(),
             message: message.map(Arc::from),
-        };
+            payload: None,
+        })
+    }
+
+    /// Sends `event` to every worker's loop; returns how many it reached.
+    fn broadcast(&self, event: Event) -> Result<usize, Error> {
         let mut reached = 0;
         for handle in self.loops() {
             let (app, event) = (self.clone(), event.clone());
@@ -426,6 +529,7 @@ impl App {
             let event = Event {
                 name: REPORT.into(),
                 message: Some(message.into()),
+                payload: None,
             };
             let _ = app.dispatch_event(event).await;
         });
@@ -440,6 +544,7 @@ impl App {
             let event = Event {
                 name: name.into(),
                 message: message.map(Arc::from),
+                payload: None,
             };
             let _ = self.dispatch_event(event).await;
         }
