@@ -6,6 +6,8 @@
 # For every server (interleaved, REPEATS times, each repeat a fresh server):
 #   - plaintext keep-alive: wrk -t1 -c64 -d${DURATION}s --latency
 #   - plaintext pipelined 16 deep: the same with a lua script, 16 requests a write
+#   - json (TechEmpower's json test): wrk on /json, {"message":"Hello, World!"}
+#     serialized per request (mio-floor answers its fixed response there too)
 #   - syscalls per request: a short wrk run under `strace -c -f` on the server
 #   - peak RSS (VmHWM)
 #   - websocket: ws_load, 64 connections ping-ponging 32-byte text messages
@@ -135,6 +137,7 @@ EOF
 
 SERVERS=(
     "sanio|$EX/hello|http|SANIO_PORT=@PORT@ SANIO_HOST=127.0.0.1 SANIO_WORKERS=1|"
+    "mio-floor|$CMP/mio_floor|http|PORT=@PORT@|"
     "hyper|$CMP/hyper_hello|http|PORT=@PORT@|"
     "hyper-pipeline-flush|$CMP/hyper_hello|http-load|PORT=@PORT@ PIPELINE_FLUSH=1|"
     "actix-web|$CMP/actix_hello|http|PORT=@PORT@|"
@@ -219,7 +222,7 @@ http_run() {
     c0=$(cpu_ns "$SERVER_PID")
     read -r u0 _ < <(utime_stime "$SERVER_PID")
     taskset -c "$LOAD_CPU" chrt -f 50 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$@" \
-        "${SCHEME:-http}://127.0.0.1:$port/" >"$log" 2>&1 || die "wrk failed: $(cat "$log")"
+        "${SCHEME:-http}://127.0.0.1:$port${URL_PATH:-/}" >"$log" 2>&1 || die "wrk failed: $(cat "$log")"
     c1=$(cpu_ns "$SERVER_PID")
     read -r u1 _ < <(utime_stime "$SERVER_PID")
     alive "$name"
@@ -371,6 +374,7 @@ for r in $(seq 1 "$REPEATS"); do
         if [[ "$kind" == http* ]]; then
             http_run "$name" keepalive "$port"
             http_run "$name" pipelined "$port" -s "$OUT/pipeline.lua"
+            URL_PATH=/json http_run "$name" json "$port"
             strace_run "$name" keepalive "$port"
             strace_run "$name" pipelined "$port" -s "$OUT/pipeline.lua"
             hwm=$(hwm_kib "$SERVER_PID")
@@ -402,7 +406,7 @@ MEDIANS="$OUT/medians.tsv" # server  test  metric  median (input of the chart)
 for s in "${ACTIVE[@]}"; do
     IFS='|' read -r name _ _ _ _ <<<"$s"
     for tm in keepalive:rps keepalive:cpu_us keepalive:user_us pipelined:rps pipelined:cpu_us \
-        pipelined:user_us ws:rps ws:cpu_us ws:user_us idle:bytes_per_conn; do
+        pipelined:user_us json:rps json:cpu_us json:user_us ws:rps ws:cpu_us ws:user_us idle:bytes_per_conn; do
         v=$(median "$name" "${tm%%:*}" "${tm##*:}")
         [[ -n "$v" ]] && echo -e "$name\t${tm%%:*}\t${tm##*:}\t$v" >>"$MEDIANS"
     done
@@ -421,7 +425,7 @@ report() {
     echo "| server | test | req/s | p50 ms | p90 ms | CPU µs/req | user µs/req | syscalls/req | VmHWM KiB | req/s ÷ sanio | CPU/req ÷ sanio | user/req ÷ sanio |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
     local test base brps bcpu buser s name kind rps cpu user
-    for test in keepalive pipelined ws; do
+    for test in keepalive pipelined json ws; do
         base="sanio"
         [[ $test == ws ]] && base="sanio-ws"
         brps=$(median "$base" "$test" rps)
@@ -440,7 +444,17 @@ report() {
         done
     done
     echo
-    echo "ws rows: req/s = round-trips/s, CPU per round-trip; p50/p90 and syscalls are not measured for ws."
+    echo "ws rows: req/s = round-trips/s, CPU per round-trip; p50/p90 and syscalls are not measured for ws;" \
+        "json rows: syscalls not measured; mio-floor answers /json with its fixed plaintext response."
+    local ftest
+    for ftest in keepalive pipelined; do
+        if [[ -n "$(median mio-floor "$ftest" cpu_us)" ]]; then
+            echo
+            echo "sanio ÷ mio-floor, $ftest: CPU/req $(ratio "$(median sanio "$ftest" cpu_us)" "$(median mio-floor "$ftest" cpu_us)")," \
+                "user/req $(ratio "$(median sanio "$ftest" user_us)" "$(median mio-floor "$ftest" user_us)")," \
+                "req/s $(ratio "$(median sanio "$ftest" rps)" "$(median mio-floor "$ftest" rps)")"
+        fi
+    done
     echo
     echo "### Idle keep-alive connections ($IDLE_CONNS, each answered once, then idle)"
     echo
@@ -511,6 +525,7 @@ def si(v):
 panels = [
     ("keepalive", "rps", "Plaintext keep-alive, wrk -c64: requests/s (higher is better)"),
     ("pipelined", "rps", "Plaintext pipelined 16 deep: requests/s (higher is better)"),
+    ("json", "rps", "JSON (TechEmpower json), wrk -c64: requests/s (higher is better)"),
     ("ws", "rps", "WebSocket echo, 64 connections: round-trips/s (higher is better)"),
     ("idle", "bytes_per_conn", f"Resident bytes per idle keep-alive connection, {idle_n} open (lower is better)"),
 ]

@@ -1,5 +1,6 @@
 """Sanic reference app for benches/compare: GET / answers "Hello, World!" as
-text, and /echo is a websocket that sends every message back.
+text, GET /json answers {"message": "Hello, World!"} (serialized per
+request), and /echo is a websocket that sends every message back.
 
     python sanic_app.py [PORT]     # or PORT=8086; default 8086, host 127.0.0.1
 
@@ -10,7 +11,7 @@ import os
 import sys
 
 from sanic import Sanic
-from sanic.response import text
+from sanic.response import json, text
 
 app = Sanic("sanic_compare")
 # Idle keep-alive connections must outlive the idle-connection memory test.
@@ -20,6 +21,11 @@ app.config.KEEP_ALIVE_TIMEOUT = 120
 @app.get("/")
 async def hello(request):
     return text("Hello, World!")
+
+
+@app.get("/json")
+async def json_hello(request):
+    return json({"message": "Hello, World!"})
 
 
 @app.websocket("/echo")

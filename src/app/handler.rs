@@ -7,14 +7,13 @@
 //! result into a response, and mind the access log and lifecycle events.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::task_types::LocalFuture;
 use super::App;
 use crate::http::{IntoResponse, Request, Response, Service};
+use crate::rt::PooledFuture;
 
 /// A request handler. Implemented for every `async fn(Request) -> T` and
 /// closure `Fn(Request) -> Fut` where:
@@ -58,7 +57,10 @@ use crate::http::{IntoResponse, Request, Response, Service};
 )]
 pub trait Handler: Send + Sync + 'static {
     /// Answers one request.
-    fn call(&self, request: Request) -> LocalFuture<Response>;
+    ///
+    /// The future's box comes from a per-thread pool ([`PooledFuture`]),
+    /// so answering a request on a warm loop allocates nothing for it.
+    fn call(&self, request: Request) -> PooledFuture<Response>;
 }
 
 impl<F, Fut> Handler for F
@@ -67,9 +69,9 @@ where
     Fut: Future + 'static,
     Fut::Output: IntoResponse,
 {
-    fn call(&self, request: Request) -> LocalFuture<Response> {
+    fn call(&self, request: Request) -> PooledFuture<Response> {
         let future = self(request);
-        Box::pin(async move { future.await.into_response() })
+        PooledFuture::new(async move { future.await.into_response() })
     }
 }
 
@@ -93,8 +95,8 @@ pub(crate) struct AppService {
 }
 
 impl Service for AppService {
-    fn call(self: Rc<Self>, request: Request) -> Pin<Box<dyn Future<Output = Response>>> {
-        Box::pin(async move { self.answer(request).await })
+    fn call(self: Rc<Self>, request: Request) -> PooledFuture<Response> {
+        PooledFuture::new(async move { self.answer(request).await })
     }
 
     fn streams_body(&self, request: &Request) -> bool {

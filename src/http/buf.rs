@@ -4,6 +4,10 @@
 //! goes idle with nothing buffered it gives them back, so ten thousand idle
 //! keep-alive connections cost ten thousand small task slots, not ten
 //! thousand pairs of 8 KiB buffers.
+//!
+//! The same pool keeps the small strings of a request (its target) and the
+//! bodies of responses made by `Response::json`, so that a warm loop
+//! answers a request without asking the allocator for anything.
 
 use std::cell::RefCell;
 
@@ -23,7 +27,18 @@ struct Pool {
     read: Vec<Vec<u8>>,
     /// Write buffers: empty, with capacity.
     write: Vec<Vec<u8>>,
+    /// Strings (request targets): empty, with capacity.
+    strings: Vec<String>,
+    /// Response bodies: empty, with capacity.
+    bodies: Vec<Vec<u8>>,
 }
+
+/// Strings larger than this are freed rather than pooled.
+const MAX_POOLED_STRING: usize = 16 * 1024;
+/// Response bodies larger than this are freed rather than pooled.
+const MAX_POOLED_BODY: usize = 16 * 1024;
+/// Most response bodies a thread keeps.
+const MAX_POOLED_BODIES: usize = 64;
 
 thread_local! {
     /// This thread's pool.
@@ -46,6 +61,52 @@ pub(crate) fn give_write_buf(mut buf: Vec<u8>) {
         let mut pool = pool.borrow_mut();
         if pool.write.len() < MAX_POOLED {
             pool.write.push(buf);
+        }
+    });
+}
+
+/// An empty string from the pool (or a new one).
+pub(crate) fn take_string() -> String {
+    POOL.try_with(|pool| pool.borrow_mut().strings.pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// Gives a string back.
+pub(crate) fn give_string(mut text: String) {
+    if text.capacity() == 0 || text.capacity() > MAX_POOLED_STRING {
+        return;
+    }
+    text.clear();
+    // Ignored while the thread's pool is being torn down.
+    let _ = POOL.try_with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if pool.strings.len() < MAX_POOLED {
+            pool.strings.push(text);
+        }
+    });
+}
+
+/// An empty body buffer from the pool (or a new one).
+#[cfg(feature = "json")]
+pub(crate) fn take_body_buf() -> Vec<u8> {
+    POOL.try_with(|pool| pool.borrow_mut().bodies.pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// Gives a body buffer back once its bytes are written.
+pub(crate) fn give_body_buf(mut body: Vec<u8>) {
+    if body.capacity() == 0 || body.capacity() > MAX_POOLED_BODY {
+        return;
+    }
+    body.clear();
+    let _ = POOL.try_with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if pool.bodies.len() < MAX_POOLED_BODIES {
+            pool.bodies.push(body);
         }
     });
 }

@@ -13,6 +13,7 @@
 //! keep-alive connection touches the loop's timer table about once per
 //! timeout period, not once per request.
 
+use std::borrow::Cow;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::{Shutdown as Direction, SocketAddr};
@@ -25,7 +26,7 @@ use httparse::Status;
 
 use super::body::BodyDecoder;
 use super::body_stream::{body_channel, BodyError};
-use super::buf::{give_write_buf, take_write_buf, ReadBuf};
+use super::buf::{give_body_buf, give_write_buf, take_write_buf, ReadBuf};
 use super::encode::{encode_chunk, encode_head, encode_last_chunk, Framing, Persist};
 use super::error::ParseError;
 use super::limits::Limits;
@@ -37,7 +38,7 @@ use super::service::{Service, Shutdown};
 use super::status::StatusCode;
 use super::stream::BodyStream;
 use crate::net::Stream;
-use crate::rt::Sleep;
+use crate::rt::{PooledFuture, Sleep};
 
 /// Responses buffered beyond this many bytes are written at once.
 const FLUSH_AT: usize = 64 * 1024;
@@ -503,6 +504,9 @@ impl Conn {
                 if !is_head && framing != Framing::Unframed {
                     wbuf.extend_from_slice(&bytes);
                 }
+                if let Cow::Owned(body) = bytes {
+                    give_body_buf(body);
+                }
                 if self.wbuf.len() >= FLUSH_AT {
                     self.flush().await?;
                 }
@@ -699,7 +703,7 @@ fn wants_close(response: &Response) -> bool {
 
 /// Polls a handler, turning a panic into `Err(())`.
 fn poll_handler(
-    handler: &mut Pin<Box<dyn Future<Output = Response>>>,
+    handler: &mut PooledFuture<Response>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<Response, ()>> {
     crate::rt::poll_catching(handler, cx).map(|result| result.map_err(drop))

@@ -4,6 +4,7 @@
 //! only when the second changes.
 
 use std::cell::RefCell;
+use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Bytes in an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
@@ -33,9 +34,11 @@ pub(crate) fn append_date(out: &mut Vec<u8>) {
             let since_epoch = wall.duration_since(UNIX_EPOCH).unwrap_or_default();
             let left_in_second =
                 Duration::from_secs(1) - Duration::from_nanos(since_epoch.subsec_nanos().into());
-            let text = httpdate::fmt_http_date(wall);
-            if text.len() == DATE_LEN {
-                cache.text.copy_from_slice(text.as_bytes());
+            // Formatted straight into the cache: no allocation.
+            let mut text = [0u8; DATE_LEN];
+            let date = httpdate::HttpDate::from(wall);
+            if write!(&mut text[..], "{date}").is_ok() {
+                cache.text = text;
                 cache.until = Some(now + left_in_second);
             }
         }

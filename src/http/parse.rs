@@ -183,7 +183,11 @@ fn build_head(
     };
     Ok(Head {
         method,
-        target: target.to_owned(),
+        target: {
+            let mut owned = super::buf::take_string();
+            owned.push_str(target);
+            owned
+        },
         version,
         headers,
         body,

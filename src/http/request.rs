@@ -69,6 +69,13 @@ pub struct Request {
     pub(crate) ext: Option<Rc<dyn Any>>,
 }
 
+impl Drop for Request {
+    /// Gives the target's storage back to this thread's pool.
+    fn drop(&mut self) {
+        super::buf::give_string(std::mem::take(&mut self.target));
+    }
+}
+
 impl Request {
     /// A request with no headers and no body, from a client at
     /// `0.0.0.0:0`: for testing handlers without a socket.

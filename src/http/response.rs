@@ -118,8 +118,11 @@ impl Response {
     /// ```
     #[cfg(feature = "json")]
     pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Response {
-        match serde_json::to_vec(value) {
-            Ok(body) => Response::with_body("application/json", body),
+        // Into a pooled buffer, which the connection gives back once the
+        // bytes are written.
+        let mut body = super::buf::take_body_buf();
+        match serde_json::to_writer(&mut body, value) {
+            Ok(()) => Response::with_body("application/json", body),
             Err(err) => {
                 log::error!("response body could not be serialized: {err}");
                 HttpError::internal("response could not be serialized").into_response()

@@ -13,6 +13,7 @@
 //! - by default a trailing slash does not matter (`/a/` finds `/a`); with
 //!   strict slashes it does.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -129,8 +130,11 @@ impl std::error::Error for RouteError {}
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Params {
     /// `(name, value)` pairs.
-    pairs: Vec<(Arc<str>, String)>,
+    pairs: Pairs,
 }
+
+/// The storage of [`Params`].
+type Pairs = Vec<(Arc<str>, String)>;
 
 impl Params {
     /// The value of the parameter `name`.
@@ -177,7 +181,48 @@ impl Params {
 
     /// Adds a pair (used by the router and by tests).
     pub(crate) fn push(&mut self, name: Arc<str>, value: String) {
+        if self.pairs.capacity() == 0 {
+            if let Ok(Some(spare)) = SPARE_PAIRS.try_with(|s| s.borrow_mut().pop()) {
+                self.pairs = spare;
+            }
+        }
         self.pairs.push((name, value));
+    }
+
+    /// Adds a pair whose value is copied into a pooled string.
+    fn push_str(&mut self, name: &Arc<str>, value: &str) {
+        let mut owned = super::buf::take_string();
+        owned.push_str(value);
+        self.push(Arc::clone(name), owned);
+    }
+}
+
+/// Most spare pair lists a thread keeps.
+const MAX_SPARE_PAIRS: usize = 256;
+
+thread_local! {
+    /// Empty pair lists (with capacity) of this thread's dropped `Params`.
+    static SPARE_PAIRS: RefCell<Vec<Pairs>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Drop for Params {
+    /// Gives the values and the list back to this thread's pools, so a
+    /// routed request with parameters allocates nothing on a warm loop.
+    fn drop(&mut self) {
+        if self.pairs.capacity() == 0 {
+            return;
+        }
+        for (_, value) in self.pairs.drain(..) {
+            super::buf::give_string(value);
+        }
+        let pairs = std::mem::take(&mut self.pairs);
+        // Ignored while the thread's pools are being torn down.
+        let _ = SPARE_PAIRS.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < MAX_SPARE_PAIRS && pairs.capacity() <= 64 {
+                spare.push(pairs);
+            }
+        });
     }
 }
 
@@ -340,7 +385,7 @@ fn match_segments(segments: &[Segment], path: &str) -> Option<Params> {
             if current.is_empty() {
                 return None;
             }
-            params.push(Arc::clone(name), current.to_owned());
+            params.push_str(name, current);
             rest = None;
             continue;
         }
@@ -351,7 +396,7 @@ fn match_segments(segments: &[Segment], path: &str) -> Option<Params> {
         match segment {
             Segment::Static(text) if text == piece => {}
             Segment::Param(name, kind) if !piece.is_empty() && kind.accepts(piece) => {
-                params.push(Arc::clone(name), piece.to_owned());
+                params.push_str(name, piece);
             }
             _ => return None,
         }

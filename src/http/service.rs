@@ -3,18 +3,19 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 
 use super::request::Request;
 use super::response::Response;
 use crate::rt::sync::Notify;
+use crate::rt::PooledFuture;
 
 /// Answers requests; implemented by the application layer.
 pub(crate) trait Service: 'static {
     /// Answers one request. Runs on the connection's task; may be `!Send`.
-    fn call(self: Rc<Self>, request: Request) -> Pin<Box<dyn Future<Output = Response>>>;
+    /// The future's box comes from a per-thread pool (see
+    /// [`PooledFuture`]), so a warm loop does not allocate for it.
+    fn call(self: Rc<Self>, request: Request) -> PooledFuture<Response>;
 
     /// Whether `request` (its head only; the body not yet read) goes to a
     /// handler that reads its body as a stream.

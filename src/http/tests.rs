@@ -4,10 +4,8 @@
 //! quickly; every wait on the client side has a generous hang guard and no
 //! test asserts on how long anything took.
 
-use std::future::Future;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -47,8 +45,8 @@ struct TestService {
 }
 
 impl Service for TestService {
-    fn call(self: Rc<Self>, request: Request) -> Pin<Box<dyn Future<Output = Response>>> {
-        Box::pin(async move { self.answer(request).await })
+    fn call(self: Rc<Self>, request: Request) -> crate::rt::PooledFuture<Response> {
+        crate::rt::PooledFuture::new(async move { self.answer(request).await })
     }
 }
 

@@ -17,6 +17,24 @@ async fn hello() -> HttpResponse {
         .body("Hello, World!")
 }
 
+/// TechEmpower's json object, serialized per request.
+#[derive(serde::Serialize)]
+struct Message {
+    /// Always "Hello, World!".
+    message: &'static str,
+}
+
+/// Answers `GET /json`.
+async fn json() -> HttpResponse {
+    let body = serde_json::to_vec(&Message {
+        message: "Hello, World!",
+    })
+    .unwrap_or_default();
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body)
+}
+
 fn main() -> std::io::Result<()> {
     let port = std::env::args()
         .nth(1)
@@ -25,7 +43,9 @@ fn main() -> std::io::Result<()> {
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     eprintln!("actix_hello on {host}:{port} (1 worker)");
     actix_web::rt::System::new().block_on(async move {
-        HttpServer::new(|| App::new().route("/", web::get().to(hello)))
+        HttpServer::new(|| App::new()
+                .route("/", web::get().to(hello))
+                .route("/json", web::get().to(json)))
             .workers(1)
             .keep_alive(KeepAlive::Os)
             .max_connections(1 << 20)

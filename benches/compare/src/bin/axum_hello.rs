@@ -10,6 +10,22 @@ use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 
+/// TechEmpower's json object, serialized per request.
+#[derive(serde::Serialize)]
+struct Message {
+    /// Always "Hello, World!".
+    message: &'static str,
+}
+
+/// Answers `GET /json` (serialized with serde_json, as the other servers do).
+async fn json() -> ([(axum::http::header::HeaderName, &'static str); 1], Vec<u8>) {
+    let body = serde_json::to_vec(&Message {
+        message: "Hello, World!",
+    })
+    .unwrap_or_default();
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body)
+}
+
 fn main() -> std::io::Result<()> {
     let port = std::env::args()
         .nth(1)
@@ -21,7 +37,9 @@ fn main() -> std::io::Result<()> {
         .enable_time()
         .build()?;
     rt.block_on(async move {
-        let app = Router::new().route("/", get(|| async { "Hello, World!" }));
+        let app = Router::new()
+            .route("/", get(|| async { "Hello, World!" }))
+            .route("/json", get(json));
         let listener = TcpListener::bind(format!("{host}:{port}")).await?;
         eprintln!("axum_hello on {}", listener.local_addr()?);
         let listener = listener.tap_io(|tcp| {

@@ -20,8 +20,26 @@ use tokio::net::TcpListener;
 /// The one response body.
 const BODY: &[u8] = b"Hello, World!";
 
-/// Answers every request with the body above.
-async fn hello(_req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+/// TechEmpower's json object, serialized per request.
+#[derive(serde::Serialize)]
+struct Message {
+    /// Always "Hello, World!".
+    message: &'static str,
+}
+
+/// Answers `/json` with the object above, every other path with the body
+/// above.
+async fn hello(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.uri().path() == "/json" {
+        let body = serde_json::to_vec(&Message {
+            message: "Hello, World!",
+        })
+        .unwrap_or_default();
+        let mut resp = Response::new(Full::new(Bytes::from(body)));
+        resp.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        return Ok(resp);
+    }
     let mut resp = Response::new(Full::new(Bytes::from_static(BODY)));
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));

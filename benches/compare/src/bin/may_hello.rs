@@ -7,14 +7,34 @@
 
 use std::io;
 
+use bytes::BufMut;
 use may_minihttp::{HttpServer, HttpService, Request, Response};
 
 /// The service: one body for every request.
 #[derive(Clone)]
 struct HelloWorld;
 
+/// TechEmpower's json object, serialized per request.
+#[derive(serde::Serialize)]
+struct Message {
+    /// Always "Hello, World!".
+    message: &'static str,
+}
+
 impl HttpService for HelloWorld {
-    fn call(&mut self, _req: Request, rsp: &mut Response) -> io::Result<()> {
+    fn call(&mut self, req: Request, rsp: &mut Response) -> io::Result<()> {
+        if req.path() == "/json" {
+            // Serialized straight into the response buffer, as may_minihttp's
+            // own TechEmpower entry does.
+            rsp.header("Content-Type: application/json");
+            serde_json::to_writer(
+                rsp.body_mut().writer(),
+                &Message {
+                    message: "Hello, World!",
+                },
+            )?;
+            return Ok(());
+        }
         rsp.header("Content-Type: text/plain");
         rsp.body("Hello, World!");
         Ok(())
