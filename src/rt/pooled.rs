@@ -106,13 +106,21 @@ thread_local! {
 /// ```
 /// use sanio::rt::{PooledFuture, Runtime};
 ///
+/// // Every call makes a future of the same type (one `async` block).
+/// fn double(n: u32) -> PooledFuture<u32> {
+///     PooledFuture::new(async move { n * 2 })
+/// }
+///
 /// let rt = Runtime::new().unwrap();
-/// let answer = rt.block_on(async {
-///     let first = PooledFuture::new(async { 40 }).await;
-///     // The same future type again: the first one's box is reused.
-///     first + PooledFuture::new(async { 2 }).await
+/// let total = rt.block_on(async {
+///     let mut total = 0;
+///     for n in 1..=3 {
+///         // From the second call on, the box of the one before is reused.
+///         total += double(n).await;
+///     }
+///     total
 /// });
-/// assert_eq!(answer, 42);
+/// assert_eq!(total, 12);
 /// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct PooledFuture<T> {
