@@ -126,6 +126,49 @@ fn restarts_older_than_the_window_do_not_count_and_a_cancel_stops_restarts() {
 }
 
 #[test]
+fn giving_up_at_the_cap_is_reported_through_the_exception_event() {
+    let app = App::new("reported-cap");
+    let reports = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let r = Arc::clone(&reports);
+    app.signal(
+        "server.exception.report",
+        move |_app, event: sanio::Event| {
+            let r = Arc::clone(&r);
+            async move {
+                r.lock()
+                    .unwrap()
+                    .push(event.message().unwrap_or_default().to_owned());
+            }
+        },
+    )
+    .unwrap();
+    paused(async {
+        let step = Duration::from_millis(100);
+        let task = app
+            .task("flaky")
+            .restart(Restart::OnFailure)
+            .backoff(Backoff::new(step, step).jitter(false))
+            .max_restarts(2, Duration::from_secs(3600))
+            .add_task(|| async { Err::<(), _>("down") })
+            .unwrap()
+            .unwrap();
+        assert_eq!(task.wait().await, TaskState::Failed);
+        assert_eq!(task.restarts(), 2);
+        // Let the report handlers run.
+        sanio::sleep(step).await;
+    });
+    let reports = reports.lock().unwrap();
+    let failures = reports.iter().filter(|r| r.contains("flaky failed: down"));
+    assert_eq!(failures.count(), 3, "{reports:?}");
+    assert!(
+        reports
+            .iter()
+            .any(|r| r.contains("flaky gave up after 2 restarts") && r.contains("down")),
+        "{reports:?}"
+    );
+}
+
+#[test]
 fn always_restarts_after_a_return_but_not_after_a_cancel_it_observed() {
     let app = App::new("always");
     let runs = Arc::new(AtomicUsize::new(0));
