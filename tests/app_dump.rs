@@ -145,6 +145,9 @@ fn the_dump_has_every_field_and_puts_children_under_their_parent() {
         assert!(flaky_info.restarts >= 2, "{flaky_info:?}");
         assert_eq!(flaky_info.restarts, flaky.restarts());
         assert_eq!(flaky_info.last_failure.as_deref(), Some("down"));
+        let failed_at = flaky_info.last_failure_at.unwrap();
+        assert_eq!(Some(failed_at), flaky.last_failure_at());
+        assert!(sanio::rt::now() >= failed_at);
 
         let text = dump.text();
         let lines: Vec<&str> = text.lines().collect();
@@ -160,7 +163,9 @@ fn the_dump_has_every_field_and_puts_children_under_their_parent() {
         assert_eq!(c, p + 1, "the child right under its parent:\n{text}");
         assert!(indent(lines[c]) > indent(lines[p]), "{text}");
         assert!(lines[c].contains("[cancelling]") && lines[c].contains("cancel=\"enough\""));
-        assert!(lines[at("flaky")].contains("restarts="), "{text}");
+        let flaky_line = lines[at("flaky")];
+        assert!(flaky_line.contains("restarts="), "{text}");
+        assert!(flaky_line.contains("last_failure=\"down\""), "{text}");
 
         app.get_task("parent").unwrap().cancel();
         flaky.cancel();
