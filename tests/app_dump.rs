@@ -13,8 +13,7 @@ fn sigusr1_is_taken_by_the_dump_instead_of_ending_the_process() {
     app.get("/", |_req: Request| async { "alive" }).unwrap();
     app.add_named_task("usr1-job", std::future::pending::<()>)
         .unwrap();
-    log::set_logger(&CAPTURED).unwrap();
-    log::set_max_level(log::LevelFilter::Info);
+    capture_logs();
     let config = Config::default().port(0).dump_on_sigusr1(true);
     let server = app.serve(config).unwrap();
     let addr = server.local_addr();
@@ -66,6 +65,48 @@ impl log::Log for Captured {
 static CAPTURED: Captured = Captured {
     lines: std::sync::Mutex::new(Vec::new()),
 };
+
+/// Installs [`CAPTURED`] as the logger, once for every test of this file.
+fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        log::set_logger(&CAPTURED).expect("no other logger");
+        log::set_max_level(log::LevelFilter::Info);
+    });
+}
+
+/// The captured lines that contain `needle`.
+fn logged(needle: &str) -> Vec<String> {
+    let lines = CAPTURED.lines.lock().unwrap();
+    lines
+        .iter()
+        .filter(|l| l.contains(needle))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn the_stop_report_is_logged_by_name_spawn_location_and_age() {
+    capture_logs();
+    let app = App::new("leak-log");
+    app.add_named_task("stubborn-logged", || async {
+        let _ = sanio::cancelled().await;
+        sanio::sleep(std::time::Duration::from_secs(3600)).await;
+    })
+    .unwrap();
+    let config = Config::default()
+        .port(0)
+        .graceful_timeout(std::time::Duration::from_millis(200));
+    let server = app.serve(config).unwrap();
+    server.stop();
+    server.join().unwrap();
+    let lines = logged("task stubborn-logged dropped at stop");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("spawned at tests/app_dump.rs:") && lines[0].contains(", age "),
+        "{lines:?}"
+    );
+}
 
 /// Sends SIGUSR1 to this process through `kill(1)`, avoiding `unsafe`.
 fn unsafe_free_raise() -> i32 {

@@ -277,6 +277,66 @@ fn the_app_default_stop_worker_stops_the_worker_that_panicked() {
 }
 
 #[test]
+fn stop_worker_stops_only_the_worker_that_panicked() {
+    let app = App::new("one-down");
+    app.add_named_task("fragile", |app: App| async move {
+        if app.worker() == Some(1) {
+            panic!("worker 1 only");
+        }
+        std::future::pending::<()>().await;
+    })
+    .unwrap();
+    app.get("/workers", |req: Request| async move {
+        let all = req.app().tasks_everywhere().await;
+        let workers: std::collections::BTreeSet<usize> = all.iter().map(|t| t.worker).collect();
+        format!("{workers:?}")
+    })
+    .unwrap();
+    let config = Config::default()
+        .port(0)
+        .workers(2)
+        .reuse_port(false) // one shared socket: the worker left accepts
+        .task_query_timeout(Duration::from_millis(500))
+        .task_panic_policy(PanicPolicy::StopWorker);
+    let ready = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&ready);
+    app.listener(sanio::Lifecycle::AfterServerStart, move |_app: App| {
+        let seen = Arc::clone(&seen);
+        async move {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+    })
+    .unwrap();
+    let server = app.serve(config).unwrap();
+    let addr = server.local_addr();
+    // Both workers started (bounded: a worker that stops at once may skip
+    // its after_server_start).
+    for _ in 0..400 {
+        if ready.load(Ordering::SeqCst) >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Worker 1 stops by itself; worker 0 goes on serving (a hang guard
+    // bounds the wait).
+    let mut answer = String::new();
+    for _ in 0..500 {
+        answer = support_get(addr, "/workers");
+        if answer.ends_with("\r\n\r\n{0}") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        answer.ends_with("\r\n\r\n{0}"),
+        "only worker 0 is left: {answer}"
+    );
+    assert!(support_get(addr, "/workers").ends_with("\r\n\r\n{0}"));
+    server.stop();
+    server.join().unwrap();
+}
+
+#[test]
 fn a_singleton_runs_on_exactly_one_of_four_workers() {
     let app = App::new("singleton");
     let started = Arc::new(AtomicUsize::new(0));
