@@ -337,6 +337,39 @@ fn stop_worker_stops_only_the_worker_that_panicked() {
 }
 
 #[test]
+fn the_app_default_restart_policy_restarts_a_panicking_task_up_to_its_cap() {
+    let app = App::new("phoenix");
+    app.task("phoenix")
+        .max_restarts(2, Duration::from_secs(3600))
+        .add_task(|| async { panic!("again") as () })
+        .unwrap();
+    app.get("/phoenix", |req: Request| async move {
+        match req.app().locate_task("phoenix").await {
+            Some(info) => format!("{} {}", info.state.as_str(), info.restarts),
+            None => "none".to_owned(),
+        }
+    })
+    .unwrap();
+    let config = Config::default()
+        .port(0)
+        .task_panic_policy(PanicPolicy::Restart);
+    let server = app.serve(config).unwrap();
+    // Two restarts after 100-200 ms waits, then it gives up (a hang guard
+    // bounds the wait).
+    let mut answer = String::new();
+    for _ in 0..1000 {
+        answer = support_get(server.local_addr(), "/phoenix");
+        if answer.ends_with("\r\n\r\nfailed 2") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(answer.ends_with("\r\n\r\nfailed 2"), "{answer}");
+    server.stop();
+    server.join().unwrap();
+}
+
+#[test]
 fn a_singleton_runs_on_exactly_one_of_four_workers() {
     let app = App::new("singleton");
     let started = Arc::new(AtomicUsize::new(0));
