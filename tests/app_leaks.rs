@@ -1,6 +1,8 @@
 //! Leak and stall detectors: the stop report, the live-task helpers, and
 //! slow polls counted in the dump.
 
+mod support;
+
 use std::time::Duration;
 
 use sanio::{App, Config};
@@ -93,4 +95,43 @@ fn a_poll_longer_than_the_threshold_is_counted_as_slow() {
         assert!(blocker.busy >= Duration::from_millis(50));
         task.cancel();
     });
+}
+
+#[test]
+fn the_config_sets_the_slow_poll_threshold_of_every_worker() {
+    let app = App::new("slow");
+    app.add_named_task("blocker", || async {
+        // 50 ms: slow under the configured 20 ms, not under the default.
+        std::thread::sleep(Duration::from_millis(50));
+        std::future::pending::<()>().await;
+    })
+    .unwrap();
+    app.get("/slow", |req: sanio::Request| async move {
+        let dump = req.app().task_dump().await;
+        let slow: Vec<String> = dump
+            .workers
+            .iter()
+            .flat_map(|w| &w.tasks)
+            .filter_map(|t| t.dump.as_ref())
+            .map(|d| d.slow_polls.to_string())
+            .collect();
+        slow.join(",")
+    })
+    .unwrap();
+    let config = Config::default()
+        .port(0)
+        .workers(2)
+        .slow_poll_threshold(Duration::from_millis(20));
+    let server = app.serve(config).unwrap();
+    let mut answer = String::new();
+    for _ in 0..500 {
+        answer = support::client::get(server.local_addr(), "/slow").text();
+        if answer == "1,1" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(answer, "1,1", "one slow poll per worker's blocker");
+    server.stop();
+    server.join().unwrap();
 }

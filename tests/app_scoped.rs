@@ -206,3 +206,43 @@ fn a_parent_that_returns_cancels_the_children_it_leaves_but_not_detached_ones() 
         ));
     });
 }
+
+#[cfg(feature = "ws")]
+#[test]
+fn a_websocket_handlers_scoped_task_is_cancelled_when_the_client_goes_away() {
+    use sanio::WebSocket;
+
+    let seen = Seen::default();
+    let app = App::new("scoped-ws");
+    let s = Arc::clone(&seen);
+    app.websocket("/ws", move |req: Request, ws: WebSocket| {
+        scoped_watcher(&req, &s);
+        async move {
+            let _ = ws.send("ready").await;
+            std::future::pending::<()>().await;
+        }
+    })
+    .unwrap();
+    app.get("/tree", |req: Request| async move {
+        req.app().task_dump().await.text()
+    })
+    .unwrap();
+    let server = app.serve(Config::default().port(0)).unwrap();
+    let addr = server.local_addr();
+    let stream = connect(addr);
+    let (mut client, _) = tungstenite::client(format!("ws://{addr}/ws").as_str(), stream).unwrap();
+    assert_eq!(
+        client.read().unwrap().into_text().unwrap().as_str(),
+        "ready"
+    );
+    wait_for(&seen, "/ws started");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "still running while connected"
+    );
+    drop(client);
+    assert_eq!(wait_for(&seen, "/ws").as_deref(), Some(SCOPE_ENDED));
+    server.stop();
+    server.join().unwrap();
+}

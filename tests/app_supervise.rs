@@ -126,6 +126,49 @@ fn restarts_older_than_the_window_do_not_count_and_a_cancel_stops_restarts() {
 }
 
 #[test]
+fn giving_up_at_the_cap_is_reported_through_the_exception_event() {
+    let app = App::new("reported-cap");
+    let reports = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let r = Arc::clone(&reports);
+    app.signal(
+        "server.exception.report",
+        move |_app, event: sanio::Event| {
+            let r = Arc::clone(&r);
+            async move {
+                r.lock()
+                    .unwrap()
+                    .push(event.message().unwrap_or_default().to_owned());
+            }
+        },
+    )
+    .unwrap();
+    paused(async {
+        let step = Duration::from_millis(100);
+        let task = app
+            .task("flaky")
+            .restart(Restart::OnFailure)
+            .backoff(Backoff::new(step, step).jitter(false))
+            .max_restarts(2, Duration::from_secs(3600))
+            .add_task(|| async { Err::<(), _>("down") })
+            .unwrap()
+            .unwrap();
+        assert_eq!(task.wait().await, TaskState::Failed);
+        assert_eq!(task.restarts(), 2);
+        // Let the report handlers run.
+        sanio::sleep(step).await;
+    });
+    let reports = reports.lock().unwrap();
+    let failures = reports.iter().filter(|r| r.contains("flaky failed: down"));
+    assert_eq!(failures.count(), 3, "{reports:?}");
+    assert!(
+        reports
+            .iter()
+            .any(|r| r.contains("flaky gave up after 2 restarts") && r.contains("down")),
+        "{reports:?}"
+    );
+}
+
+#[test]
 fn always_restarts_after_a_return_but_not_after_a_cancel_it_observed() {
     let app = App::new("always");
     let runs = Arc::new(AtomicUsize::new(0));
@@ -230,6 +273,99 @@ fn the_app_default_stop_worker_stops_the_worker_that_panicked() {
         .task_panic_policy(PanicPolicy::StopWorker);
     let server = app.serve(config).unwrap();
     // The one worker stops by itself; join returns.
+    server.join().unwrap();
+}
+
+#[test]
+fn stop_worker_stops_only_the_worker_that_panicked() {
+    let app = App::new("one-down");
+    app.add_named_task("fragile", |app: App| async move {
+        if app.worker() == Some(1) {
+            panic!("worker 1 only");
+        }
+        std::future::pending::<()>().await;
+    })
+    .unwrap();
+    app.get("/workers", |req: Request| async move {
+        let all = req.app().tasks_everywhere().await;
+        let workers: std::collections::BTreeSet<usize> = all.iter().map(|t| t.worker).collect();
+        format!("{workers:?}")
+    })
+    .unwrap();
+    let config = Config::default()
+        .port(0)
+        .workers(2)
+        .reuse_port(false) // one shared socket: the worker left accepts
+        .task_query_timeout(Duration::from_millis(500))
+        .task_panic_policy(PanicPolicy::StopWorker);
+    let ready = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&ready);
+    app.listener(sanio::Lifecycle::AfterServerStart, move |_app: App| {
+        let seen = Arc::clone(&seen);
+        async move {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+    })
+    .unwrap();
+    let server = app.serve(config).unwrap();
+    let addr = server.local_addr();
+    // Both workers started (bounded: a worker that stops at once may skip
+    // its after_server_start).
+    for _ in 0..400 {
+        if ready.load(Ordering::SeqCst) >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Worker 1 stops by itself; worker 0 goes on serving (a hang guard
+    // bounds the wait).
+    let mut answer = String::new();
+    for _ in 0..500 {
+        answer = support_get(addr, "/workers");
+        if answer.ends_with("\r\n\r\n{0}") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        answer.ends_with("\r\n\r\n{0}"),
+        "only worker 0 is left: {answer}"
+    );
+    assert!(support_get(addr, "/workers").ends_with("\r\n\r\n{0}"));
+    server.stop();
+    server.join().unwrap();
+}
+
+#[test]
+fn the_app_default_restart_policy_restarts_a_panicking_task_up_to_its_cap() {
+    let app = App::new("phoenix");
+    app.task("phoenix")
+        .max_restarts(2, Duration::from_secs(3600))
+        .add_task(|| async { panic!("again") as () })
+        .unwrap();
+    app.get("/phoenix", |req: Request| async move {
+        match req.app().locate_task("phoenix").await {
+            Some(info) => format!("{} {}", info.state.as_str(), info.restarts),
+            None => "none".to_owned(),
+        }
+    })
+    .unwrap();
+    let config = Config::default()
+        .port(0)
+        .task_panic_policy(PanicPolicy::Restart);
+    let server = app.serve(config).unwrap();
+    // Two restarts after 100-200 ms waits, then it gives up (a hang guard
+    // bounds the wait).
+    let mut answer = String::new();
+    for _ in 0..1000 {
+        answer = support_get(server.local_addr(), "/phoenix");
+        if answer.ends_with("\r\n\r\nfailed 2") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(answer.ends_with("\r\n\r\nfailed 2"), "{answer}");
+    server.stop();
     server.join().unwrap();
 }
 

@@ -304,6 +304,8 @@ fn admin_tasks_shows_every_worker_a_singleton_ticker_and_restarts() {
         if let Some((_, flaky)) = named(&admin(addr), "flaky").first() {
             restarts = flaky["restarts"].as_u64().unwrap();
             if restarts >= 2 {
+                assert_eq!(flaky["last_failure"], "failed after 0 s", "{flaky}");
+                assert!(flaky["last_failure_ms_ago"].is_u64(), "{flaky}");
                 break;
             }
         }

@@ -256,6 +256,14 @@ fn browser_posts_a_notification_and_the_page_shows_it() {
          && r.textContent.includes('[finished]'))",
         "the cancelled task",
     );
+    // Purge forgets it: its row leaves the tree; the ticker stays.
+    devtools.eval(&session, "document.getElementById('purge').click(); true");
+    devtools.wait_until(
+        &session,
+        "![...document.querySelectorAll('#tree .task')].some(r => r.dataset.name === 'browser-job') \
+         && document.getElementById('tree').textContent.includes('ticker [')",
+        "the purged task gone",
+    );
 
     server.stop();
     server.join().unwrap();

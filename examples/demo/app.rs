@@ -310,6 +310,13 @@ async fn admin_tasks(req: Request) -> Response {
                         "cancel": seen.and_then(|d| d.cancel.clone()),
                         "task_state": t.state.as_str(),
                         "last_failure": t.last_failure,
+                        "last_failure_ms_ago": t
+                            .last_failure_at
+                            .map(|at| sanio::rt::now().saturating_duration_since(at).as_millis()),
+                        "last_poll_ms_ago": seen
+                            .and_then(|d| d.since_last_poll)
+                            .map(|d| d.as_millis()),
+                        "slow_polls": seen.map_or(0, |d| d.slow_polls),
                     })
                 })
                 .collect();

@@ -65,6 +65,9 @@ pub struct Config {
     pub(crate) task_panic_policy: super::PanicPolicy,
     /// Log every worker's task tree on SIGUSR1 (in `run`).
     pub(crate) dump_on_sigusr1: bool,
+    /// The slow-poll threshold of each worker's loop, if set (else the
+    /// runtime's default, 100 ms).
+    pub(crate) slow_poll_threshold: Option<Duration>,
 }
 
 impl Default for Config {
@@ -89,6 +92,7 @@ impl Default for Config {
             unique_task_names: false,
             task_panic_policy: super::PanicPolicy::Report,
             dump_on_sigusr1: false,
+            slow_poll_threshold: None,
         }
     }
 }
@@ -289,6 +293,29 @@ impl Config {
     /// ```
     pub fn dump_on_sigusr1(mut self, on: bool) -> Self {
         self.dump_on_sigusr1 = on;
+        self
+    }
+
+    /// Sets the slow-poll threshold of every worker's loop: a single poll
+    /// of a task longer than this is logged with the task's name and spawn
+    /// location and counted in its
+    /// [`TaskDump::slow_polls`](crate::rt::TaskDump::slow_polls). Without
+    /// it, the runtime's default (100 ms) applies, timed in debug builds
+    /// and, in release builds, once a dump was taken; setting it times
+    /// polls in release builds too (two clock reads per poll). An app
+    /// attached to a host's runtime ([`App::attach`](super::App::attach))
+    /// uses that runtime's threshold
+    /// ([`Runtime::with_slow_poll_threshold`](crate::Runtime::with_slow_poll_threshold)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let _config = sanio::Config::default().slow_poll_threshold(Duration::from_millis(20));
+    /// ```
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Self {
+        self.slow_poll_threshold = Some(threshold);
         self
     }
 

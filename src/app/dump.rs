@@ -92,6 +92,13 @@ fn write_subtree(out: &mut String, tasks: &[TaskInfo], task: &TaskInfo, depth: u
     if task.restarts > 0 {
         let _ = write!(out, " restarts={}", task.restarts);
     }
+    if let Some(failure) = &task.last_failure {
+        let _ = write!(out, " last_failure={failure:?}");
+        if let Some(at) = task.last_failure_at {
+            let ago = crate::rt::now().saturating_duration_since(at);
+            let _ = write!(out, " {}ms ago", ago.as_millis());
+        }
+    }
     if let (Some(parent), 1) = (task.parent, depth) {
         let _ = write!(out, " (scoped to request task {parent})");
     }

@@ -222,6 +222,9 @@ fn apply_tasks<F: Fn(&str) -> Option<String>>(
     if let Some(on) = vars.switch("SANIO_DUMP_ON_SIGUSR1")? {
         config.dump_on_sigusr1 = on;
     }
+    if let Some(threshold) = vars.seconds("SANIO_SLOW_POLL_THRESHOLD")? {
+        config.slow_poll_threshold = Some(threshold);
+    }
     let policy = vars.get(
         "SANIO_TASK_PANIC_POLICY",
         "report, restart, stop-worker or stop-app",
@@ -455,8 +458,10 @@ mod tests {
             ("SANIO_UNIQUE_TASK_NAMES", "on"),
             ("SANIO_DUMP_ON_SIGUSR1", "1"),
             ("SANIO_TASK_PANIC_POLICY", "stop-app"),
+            ("SANIO_SLOW_POLL_THRESHOLD", "0.02"),
         ])
         .unwrap();
+        assert_eq!(config.slow_poll_threshold, Some(Duration::from_millis(20)));
         assert_eq!(config.task_query_timeout, Duration::from_millis(500));
         assert!(config.unique_task_names && config.dump_on_sigusr1);
         assert_eq!(config.task_panic_policy, PanicPolicy::StopApp);

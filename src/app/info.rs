@@ -38,6 +38,9 @@ pub struct TaskInfo {
     pub restarts: u32,
     /// The error or panic message of its last failure, if it failed.
     pub last_failure: Option<String>,
+    /// When its last failure happened, on its loop's clock (see
+    /// [`Task::last_failure_at`]).
+    pub last_failure_at: Option<std::time::Instant>,
     /// Its error, cancel or panic message, once it ended without a value.
     pub message: Option<String>,
     /// The loop's view (polls, busy time, age, spawn location, ...): filled
@@ -57,6 +60,7 @@ impl TaskInfo {
             state: task.state(),
             restarts: task.restarts(),
             last_failure: task.last_failure(),
+            last_failure_at: task.last_failure_at(),
             message: task.message(),
             dump: None,
         }

@@ -73,7 +73,10 @@ impl StopSignal {
 
 /// Runs one worker to its end on the current thread.
 pub(crate) fn run_worker(app: &App, spec: WorkerSpec) -> Result<(), Error> {
-    let runtime = Runtime::new()?.with_grace_period(spec.config.graceful_timeout);
+    let mut runtime = Runtime::new()?.with_grace_period(spec.config.graceful_timeout);
+    if let Some(threshold) = spec.config.slow_poll_threshold {
+        runtime = runtime.with_slow_poll_threshold(threshold);
+    }
     let result = runtime.block_on(worker(app.clone(), spec));
     drop(runtime);
     result
