@@ -48,6 +48,15 @@ pub struct Config {
     /// WebSocket settings.
     #[cfg(feature = "ws")]
     pub(crate) websocket: crate::ws::WsConfig,
+    /// The Redis to join a cluster through (feature `redis`).
+    #[cfg(feature = "redis")]
+    pub(crate) redis_url: Option<String>,
+    /// Prefix of the cluster's Redis channels and keys.
+    #[cfg(feature = "redis")]
+    pub(crate) redis_prefix: String,
+    /// How long a cluster singleton's lease lasts without renewal.
+    #[cfg(feature = "redis")]
+    pub(crate) redis_lease_ttl: Duration,
 }
 
 impl Default for Config {
@@ -64,6 +73,12 @@ impl Default for Config {
             handle_signals: true,
             #[cfg(feature = "ws")]
             websocket: crate::ws::WsConfig::default(),
+            #[cfg(feature = "redis")]
+            redis_url: None,
+            #[cfg(feature = "redis")]
+            redis_prefix: "sanio".to_owned(),
+            #[cfg(feature = "redis")]
+            redis_lease_ttl: Duration::from_secs(10),
         }
     }
 }
@@ -89,6 +104,10 @@ impl Config {
         }
         if let Some(workers) = env_number::<usize>("SANIO_WORKERS") {
             config.workers = workers.max(1);
+        }
+        #[cfg(feature = "redis")]
+        if let Ok(url) = std::env::var("SANIO_REDIS_URL") {
+            config.redis_url = Some(url).filter(|url| !url.is_empty());
         }
         config
     }
@@ -203,6 +222,51 @@ impl Config {
     /// ```
     pub fn access_log(mut self, on: bool) -> Self {
         self.access_log = on;
+        self
+    }
+
+    /// Joins the cluster through the Redis at `url`
+    /// (`redis://[user[:password]@]host[:port][/db]`; also
+    /// `SANIO_REDIS_URL` in [`from_env`](Self::from_env)). Feature `redis`;
+    /// see [`app::cluster`](crate::app::cluster).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().redis("redis://127.0.0.1:6379/0");
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis(mut self, url: impl Into<String>) -> Self {
+        self.redis_url = Some(url.into());
+        self
+    }
+
+    /// Sets the prefix of the cluster's channels and keys (`sanio` by
+    /// default): instances with the same prefix form one cluster.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().redis_prefix("shop");
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.redis_prefix = prefix.into();
+        self
+    }
+
+    /// Sets how long a cluster singleton's lease lasts without renewal (10 s
+    /// by default, at least 300 ms): the takeover time after a holder dies.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let _config = sanio::Config::default().redis_lease_ttl(Duration::from_secs(5));
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.redis_lease_ttl = ttl.max(Duration::from_millis(300));
         self
     }
 

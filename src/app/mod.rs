@@ -13,15 +13,20 @@
 //! `statics.rs` (static file routes), `listeners.rs`,
 //! `tasks.rs` + `task_types.rs` (background tasks), `signals.rs`,
 //! `server.rs` (one worker), `workers.rs` (`run`, `serve`, stop),
-//! `config.rs`, `error.rs`.
+//! `config.rs`, `error.rs`, `health.rs` (health and readiness);
+//! `cluster/` (feature `redis`: events, leases and singletons across
+//! instances).
 #![forbid(unsafe_code)]
 
 mod blueprint;
+#[cfg(feature = "redis")]
+pub mod cluster;
 mod config;
 mod cors;
 mod dispatch;
 mod error;
 mod handler;
+mod health;
 mod listeners;
 mod local;
 mod logging;
@@ -46,6 +51,7 @@ pub use blueprint::Blueprint;
 pub use config::Config;
 pub use error::{Error, IntoResult};
 pub use handler::Handler;
+pub use health::Health;
 pub use listeners::Lifecycle;
 pub use logging::log_to_stderr;
 pub use middleware::{IntoFlow, RequestInfo};
@@ -106,6 +112,9 @@ struct Inner {
     stopping: AtomicBool,
     /// The config of the current run.
     config: Mutex<Option<Arc<Config>>>,
+    /// Cluster state: instance id, bridge status, outbox, singletons.
+    #[cfg(feature = "redis")]
+    cluster: cluster::Shared,
 }
 
 /// The parts of an app that are frozen while it runs.
@@ -151,6 +160,8 @@ impl App {
                 loops: Mutex::default(),
                 stopping: AtomicBool::new(false),
                 config: Mutex::default(),
+                #[cfg(feature = "redis")]
+                cluster: cluster::Shared::default(),
             }),
         }
     }

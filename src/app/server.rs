@@ -92,6 +92,10 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
     let (graceful, index) = (spec.config.graceful_timeout, spec.index);
     app.run_listeners(Lifecycle::BeforeServerStart).await?;
     app.start_deferred_tasks(local)?;
+    #[cfg(feature = "redis")]
+    if index == 0 {
+        super::cluster::start(app, &spec.config)?;
+    }
     let listener = TcpListener::from_std(spec.listener)?;
     let connections = Rc::new(Connections::default());
     let shutdown = Shutdown::new();

@@ -64,6 +64,8 @@ pub struct Event {
     name: Arc<str>,
     /// The optional message.
     message: Option<Arc<str>>,
+    /// The instance a cluster event came from (feature `redis`).
+    origin: Option<Arc<str>>,
 }
 
 impl Event {
@@ -84,6 +86,26 @@ impl Event {
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
     }
+
+    /// The instance id of the sender, for a cluster event
+    /// (`dispatch_cluster`, feature `redis`); `None` for a local one.
+    ///
+    /// # Examples
+    ///
+    /// See [`Event`].
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
+    /// A cluster event from `origin`.
+    #[cfg(feature = "redis")]
+    pub(crate) fn cluster(name: &str, message: Option<String>, origin: &str) -> Self {
+        Self {
+            name: name.into(),
+            message: message.map(Arc::from),
+            origin: Some(origin.into()),
+        }
+    }
 }
 
 impl fmt::Debug for Event {
@@ -91,6 +113,7 @@ impl fmt::Debug for Event {
         f.debug_struct("Event")
             .field("name", &self.name)
             .field("message", &self.message)
+            .field("origin", &self.origin)
             .finish()
     }
 }
@@ -280,6 +303,7 @@ impl App {
         self.dispatch_event(Event {
             name: name.into(),
             message: None,
+            origin: None,
         })
         .await
     }
@@ -299,6 +323,7 @@ impl App {
         self.dispatch_event(Event {
             name: name.into(),
             message: Some(message.into()),
+            origin: None,
         })
         .await
     }
@@ -319,10 +344,15 @@ impl App {
     /// ```
     pub fn dispatch_all(&self, name: &str, message: Option<&str>) -> Result<usize, Error> {
         validate_user(name, false)?;
-        let event = Event {
+        Ok(self.broadcast(Event {
             name: name.into(),
             message: message.map(Arc::from),
-        };
+            origin: None,
+        }))
+    }
+
+    /// Sends `event` to every worker's loop; returns how many it reached.
+    pub(crate) fn broadcast(&self, event: Event) -> usize {
         let mut reached = 0;
         for handle in self.loops() {
             let (app, event) = (self.clone(), event.clone());
@@ -337,7 +367,7 @@ impl App {
             });
             reached += usize::from(sent.is_ok());
         }
-        Ok(reached)
+        reached
     }
 
     /// Waits for the next dispatch of exactly `name` on this worker and
@@ -426,6 +456,7 @@ impl App {
             let event = Event {
                 name: REPORT.into(),
                 message: Some(message.into()),
+                origin: None,
             };
             let _ = app.dispatch_event(event).await;
         });
@@ -440,6 +471,7 @@ impl App {
             let event = Event {
                 name: name.into(),
                 message: message.map(Arc::from),
+                origin: None,
             };
             let _ = self.dispatch_event(event).await;
         }
