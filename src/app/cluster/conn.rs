@@ -324,6 +324,25 @@ mod tests {
     }
 
     #[test]
+    fn a_reply_over_the_limit_is_an_error_not_growth() {
+        use std::io::Write;
+        let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = RedisUrl::parse(&format!("redis://{}", server.local_addr().unwrap())).unwrap();
+        let hostile = std::thread::spawn(move || {
+            let (mut stream, _) = server.accept().unwrap();
+            let _ = stream.write_all(b"$999999999\r\n");
+            let chunk = vec![b'a'; 64 * 1024];
+            while stream.write_all(&chunk).is_ok() {}
+        });
+        let result = crate::rt::Runtime::new().unwrap().block_on(async {
+            let mut conn = Connection::open(&url, Duration::from_secs(30)).await?;
+            conn.call(&[b"GET", b"k"]).await
+        });
+        assert!(matches!(result, Err(RedisError::Protocol(ref why)) if why.contains("over")));
+        hostile.join().unwrap();
+    }
+
+    #[test]
     fn frames_round_trip() {
         let bytes = command(&[b"PUBLISH", b"ch", b"\r\n"]).unwrap();
         assert_eq!(bytes, b"*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$2\r\n\r\n\r\n");

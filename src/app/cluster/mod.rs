@@ -281,3 +281,32 @@ impl App {
         lock(&self.cluster().held).clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_outbox_is_bounded_and_cleared_in_an_outage() {
+        let shared = Shared::default();
+        for _ in 0..OUTBOX_LIMIT {
+            shared.push(b"x".to_vec()).unwrap();
+        }
+        assert!(matches!(
+            shared.push(b"y".to_vec()),
+            Err(ClusterError::QueueFull)
+        ));
+        assert_eq!(shared.clear(), OUTBOX_LIMIT);
+        shared.push(b"z".to_vec()).unwrap();
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_up_to_a_cap() {
+        assert!(backoff(0) >= Duration::from_millis(100));
+        assert!(backoff(0) <= Duration::from_millis(150));
+        for attempt in [7, 50, u32::MAX] {
+            let delay = backoff(attempt);
+            assert!(delay >= Duration::from_secs(5) && delay <= Duration::from_millis(7500));
+        }
+    }
+}
