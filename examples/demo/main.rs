@@ -7,11 +7,15 @@
 //!
 //! Routes:
 //! - `GET /` plaintext "Hello, World!" (the benchmark route)
-//! - `GET /tasks` this worker's named tasks
+//! - `GET /tasks` this worker's named tasks (and, with Redis, whether the
+//!   cluster singleton runs on this instance)
 //! - `POST /tasks/<name>?seconds=S` start a named task that sleeps S seconds
 //! - `DELETE /tasks/<name>` cancel it and wait until it is gone
 //! - `POST /tasks/purge` forget finished tasks
-//! - `POST /notify` broadcast `my.custom.event` (the body is the message) to every worker
+//! - `POST /notify` broadcast `my.custom.event` (the body is the message) to every worker;
+//!   `POST /notify?scope=cluster` to every worker of every instance (built with
+//!   `--features redis`, `SANIO_REDIS_URL=redis://127.0.0.1:6379/0` set)
+//! - `GET /healthz`, `GET /readyz` liveness and readiness (503 once draining), as JSON
 //! - `GET /feed` websocket: the receiver-task pattern
 //! - `GET /echo` websocket echo (the benchmark route)
 //! - `GET /events` server-sent events, one per `my.custom.event`
