@@ -334,3 +334,62 @@ fn readiness_turns_off_when_a_graceful_stop_begins() {
     assert!(app.health().is_draining() && !app.health().is_ready());
     server.join().unwrap();
 }
+
+/// Not a test on its own: the other instance of
+/// `singleton_takes_over_after_kill_9`, run in a child process of this
+/// test binary when `SANIO_CLUSTER_CHILD` names the Redis URL and prefix.
+#[test]
+fn child_instance() {
+    let Ok(spec) = std::env::var("SANIO_CLUSTER_CHILD") else {
+        return;
+    };
+    let (url, prefix) = spec.split_once(' ').unwrap();
+    let app = singleton_app("child");
+    let config = Config::default()
+        .port(0)
+        .workers(2)
+        .handle_signals(false)
+        .redis(url)
+        .redis_prefix(prefix)
+        .redis_lease_ttl(Duration::from_secs(3));
+    app.run(config).unwrap();
+}
+
+/// A child process killed if the test fails before it does.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn singleton_takes_over_after_kill_9() {
+    let redis = Redis::start();
+    let prefix = prefix();
+    let key = format!("{prefix}:lease:job");
+    let mut child = KillOnDrop(
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "child_instance", "--nocapture"])
+            .env("SANIO_CLUSTER_CHILD", format!("{} {prefix}", redis.url()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the child to take the lease", || {
+        redis.command(&format!("EXISTS {key}")) == ":1"
+    });
+    let b = singleton_app("b");
+    let cfg = config(&redis, &prefix).redis_lease_ttl(Duration::from_secs(3));
+    let server = b.serve(cfg).unwrap();
+    wait_for("b's bridge", || b.cluster_connected());
+    assert!(b.cluster_singletons_held().is_empty(), "the child holds it");
+
+    child.0.kill().unwrap(); // SIGKILL: no release, the key must expire
+    child.0.wait().unwrap();
+    wait_for("b to take over", || b.cluster_singletons_held() == ["job"]);
+    stop(server);
+}
