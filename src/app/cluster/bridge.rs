@@ -18,7 +18,7 @@ use std::sync::atomic::Ordering;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use super::conn::{decode_frame, encode_frame, Connection, Frame, RedisError};
+use super::conn::{command, decode_frame, encode_frame, Connection, Frame, RedisError};
 use super::{backoff, ClusterError, Settings};
 use crate::app::signals::{validate_user, Event};
 use crate::app::App;
@@ -26,6 +26,9 @@ use crate::rt;
 
 /// How often the bridge checks both connections.
 pub(crate) const PING_EVERY: Duration = Duration::from_secs(2);
+
+/// The most events one pipelined write carries.
+const PUBLISH_BATCH: usize = 64;
 
 /// How long a connect (with AUTH and SELECT) may take.
 pub(crate) const CONNECT_LIMIT: Duration = Duration::from_secs(3);
@@ -169,10 +172,30 @@ async fn connected_session(
                 heard_since_ping = true;
                 deliver(app, &channel, frame?);
             }
-            Step::Publish(payload) => {
-                let args: [&[u8]; 3] = [b"PUBLISH", channel.as_bytes(), &payload];
-                let reply = rt::timeout(CONNECT_LIMIT, publisher.call(&args));
-                reply.await.map_err(|_| RedisError::Timeout)??;
+            Step::Publish(first) => {
+                // Pipelined: what is queued now goes in one write, then
+                // the replies are read in order.
+                let mut batch = vec![first];
+                while batch.len() < PUBLISH_BATCH {
+                    match shared.try_next() {
+                        Some(payload) => batch.push(payload),
+                        None => break,
+                    }
+                }
+                let mut bytes = Vec::new();
+                for payload in &batch {
+                    bytes.extend(command(&[b"PUBLISH", channel.as_bytes(), payload])?);
+                }
+                let sent = rt::timeout(CONNECT_LIMIT, publisher.send_raw(&bytes));
+                sent.await.map_err(|_| RedisError::Timeout)??;
+                for _ in &batch {
+                    let reply = rt::timeout(CONNECT_LIMIT, publisher.read_frame());
+                    if let Frame::Error(message) =
+                        reply.await.map_err(|_| RedisError::Timeout)??
+                    {
+                        return Err(RedisError::Server(message));
+                    }
+                }
             }
             Step::Ping => {
                 if !heard_since_ping {

@@ -260,6 +260,12 @@ impl Connection {
         Ok(())
     }
 
+    /// Writes already encoded commands.
+    pub(crate) async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), RedisError> {
+        self.stream.write_all(bytes).await?;
+        Ok(())
+    }
+
     /// Reads the next frame. Cancel-safe: bytes are kept in the
     /// connection's buffer, so a read dropped at its await loses nothing.
     pub(crate) async fn read_frame(&mut self) -> Result<Frame, RedisError> {

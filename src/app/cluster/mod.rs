@@ -157,6 +157,11 @@ impl Shared {
         next
     }
 
+    /// The next payload, if one is queued.
+    pub(crate) fn try_next(&self) -> Option<Vec<u8>> {
+        lock(&self.outbox).queue.pop_front()
+    }
+
     /// Drops everything queued (an outage: at-most-once).
     pub(crate) fn clear(&self) -> usize {
         let mut outbox = lock(&self.outbox);
