@@ -10,7 +10,7 @@ use sanio::{App, Config, Request};
 fn main() -> Result<(), sanio::Error> {
     let app = App::new("hello");
     app.get("/", |_req: Request| async { "Hello, World!" })?;
-    let config = Config::from_env();
+    let config = Config::from_env()?;
     println!(
         "hello: listening on http://{}:{} ({} worker(s))",
         config.get_host(),

@@ -8,8 +8,9 @@
 //! section names the source files it describes, so the page can be read
 //! next to the code, and each example runs as a test.
 //!
-//! The last section repeats every example of Sanic's "Background tasks"
-//! page in Rust, and says where sanio differs on purpose.
+//! Section 10 repeats every example of Sanic's "Background tasks" page in
+//! Rust, and says where sanio differs on purpose; section 11 drives the
+//! loop from a host's own main loop and reads a trace of it.
 //!
 //! # 1. A future and a waker
 //!
@@ -340,8 +341,15 @@
 //! [`MissedTickBehavior`](crate::rt::MissedTickBehavior) for ticks missed
 //! while the task was busy. A plain `sleep` is deliberately not
 //! cancellation-aware: ending it early with an error would lie about the
-//! time that passed. A task that wants both selects on
-//! [`cancelled()`](crate::cancelled) next to its sleep.
+//! time that passed. A task that wants both wraps it:
+//! [`cancellable`](crate::cancellable)`(sleep(d))` (section 8).
+//!
+//! Every deadline is read from the loop's clock,
+//! [`sanio::rt::now`](crate::rt::now). In tests, a runtime made with
+//! [`with_paused_clock`](crate::Runtime::with_paused_clock) stands still:
+//! when the loop has nothing to do it jumps to the next timer, and
+//! [`sanio::rt::advance`](crate::rt::advance) moves it by hand, so a test
+//! of an hour-long backoff is exact and instant (`src/rt/clock.rs`).
 //!
 //! Source: `src/rt/time.rs` (`Timers`, `Sleep`, `timeout`),
 //! `src/rt/interval.rs`, `src/rt/core/mod.rs` (`Core::poll_timeout`,
@@ -663,6 +671,56 @@
 //! without awaiting cannot be cancelled until it awaits; nothing preempts
 //! it.
 //!
+//! ## Cleanup on cancel, the asyncio way
+//!
+//! In Sanic (asyncio), any await can raise `CancelledError`, and a task
+//! catches it to clean up:
+//!
+//! ```python
+//! async def poller(app):
+//!     try:
+//!         while True:
+//!             await poll_once()
+//!             await asyncio.sleep(10)
+//!     except asyncio.CancelledError:
+//!         await save_state()
+//!         raise
+//! ```
+//!
+//! In sanio a plain await does not notice a cancel (the task is dropped
+//! there, destructors run, no async cleanup). Wrapping the await in
+//! [`cancellable`](crate::cancellable) makes it notice:
+//! `cancellable(fut).await` is `Ok(output)`, or `Err(Cancelled)` when the
+//! task was cancelled while it waited, and the task then has its grace
+//! period to clean up:
+//!
+//! ```
+//! use std::time::Duration;
+//! use sanio::rt::Cancelled;
+//!
+//! async fn poller(saved: std::rc::Rc<std::cell::Cell<bool>>) -> Result<(), Cancelled> {
+//!     loop {
+//!         // poll_once().await;
+//!         if let Err(cancelled) = sanio::cancellable(sanio::sleep(Duration::from_secs(10))).await {
+//!             sanio::sleep(Duration::from_millis(1)).await; // save_state().await
+//!             saved.set(true);
+//!             return Err(cancelled); // `raise`
+//!         }
+//!     }
+//! }
+//!
+//! let rt = sanio::Runtime::new()?;
+//! rt.block_on(async {
+//!     let saved = std::rc::Rc::new(std::cell::Cell::new(false));
+//!     let task = sanio::spawn(poller(saved.clone()));
+//!     sanio::rt::yield_now().await;
+//!     task.cancel();
+//!     assert!(task.await.unwrap().is_err());
+//!     assert!(saved.get());
+//! });
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
 //! Source: `src/app/tasks.rs` (`App::add_task`, `App::cancel_task`,
 //! `App::shutdown_tasks`, `supervise`, `TaskRegistry`),
 //! `src/app/task_types.rs`, `src/rt/cancel.rs`.
@@ -895,7 +953,7 @@
 //! let app = App::new("guide");
 //! assert!(app.add_task(slow_work)?.is_none()); // the callable: every worker
 //! assert!(app.add_task(even_slower(10))?.is_none()); // a future: worker 0 only
-//! // app.run(sanio::Config::from_env())?;
+//! // app.run(sanio::Config::from_env()?)?;
 //! # Ok::<(), sanio::Error>(())
 //! ```
 //!
@@ -1260,7 +1318,128 @@
 //! choice of store), CORS beyond `app.cors(origin)` (preflights and
 //! `Access-Control-Allow-Origin` for one origin), and compression (belongs in a proxy, or a later opt-in feature).
 //!
-//! # 12. More than one machine (feature `redis`)
+//! # 12. Driving the loop yourself, and reading a trace
+//!
+//! `block_on` owns its thread. A program with a main loop of its own (a
+//! game, a GUI, a plugin host, a test) calls
+//! [`Runtime::turn`](crate::Runtime::turn) instead: one turn of the loop
+//! (section 2), waiting for the OS at most as long as the host allows, and
+//! a [`Turn`](crate::rt::Turn) report of what it did. The runtime is an
+//! epoll instance, and its descriptor (`AsFd`) turns readable on socket
+//! readiness and on work from other threads, so a foreign poller can watch
+//! it next to its own sources; timers do not make it readable, so the host
+//! sleeps at most until [`next_deadline`](crate::Runtime::next_deadline).
+//! [`App::attach`](crate::App::attach) puts an app on such a runtime as
+//! one worker. `examples/embed.rs` is a complete host on `poll(2)`.
+//!
+//! Source: `src/rt/embed.rs`, `src/app/attach.rs`, `examples/embed.rs`.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let rt = sanio::Runtime::new()?;
+//! let task = rt.spawn(async {
+//!     sanio::sleep(Duration::from_millis(1)).await;
+//!     "done"
+//! });
+//! let first = rt.turn(Some(Duration::ZERO))?; // polls the task once
+//! assert_eq!(first.tasks_polled, 1);
+//! assert!(rt.next_deadline().is_some()); // its sleep's timer
+//! while !task.is_finished() {
+//!     // A host would wait on its own sources and `rt.as_fd()` here.
+//!     rt.turn(Some(Duration::from_millis(5)))?;
+//! }
+//! assert_eq!(rt.block_on(task), Ok("done"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Reading a trace
+//!
+//! A runtime made with [`with_trace`](crate::Runtime::with_trace) records
+//! every step of the loop (`src/rt/trace.rs`).
+//! `cargo run --release --example trace` runs a scripted scenario on one
+//! loop (an app attached to it, then, from the main future: a client task
+//! that sends `GET /`, a client task that does a websocket echo, a task
+//! cancelled with a grace period it uses, and a timer), prints the
+//! timeline, and writes `trace.json`. Here is the timeline of one run,
+//! shortened (times in ms since tracing began; task ids are `slot.generation`;
+//! the unnamed tasks are the app's: `0.0` the worker, `2.2` its accept loop,
+//! the others the server side of each connection):
+//!
+//! ```text
+//!  0.082 ms  spawn          task 1.1 "http-client"
+//!  0.083 ms  wait for I/O
+//!  0.085 ms    -> 0 event(s)
+//!  0.085 ms  poll           task 0.0                      the worker starts: listeners, accept loop
+//!  0.104 ms  poll           task 1.1 "http-client"        connects, writes the request
+//!  0.217 ms    -> pending    task 1.1 "http-client" (112µs)
+//!  0.237 ms  poll           task 3.3                      the server side reads the request
+//!  0.304 ms  timer insert   due in 1.99s                  a connection timeout (removed when done)
+//!  0.305 ms  wait for I/O
+//!  0.307 ms  io             socket 1 readable+writable
+//!  0.308 ms  wake           task 1.1 "http-client" (by the loop)
+//!  0.309 ms  poll           task 1.1 "http-client"        reads the reply
+//!  0.342 ms    -> ready      task 1.1 "http-client" (32µs)
+//!  0.342 ms  end            task 1.1 "http-client" (done)
+//!  0.343 ms  wake           main (by task 1.1 "http-client")
+//!  ...
+//!  0.523 ms  cancel         task 1.7 "cleaner" requested
+//!  0.523 ms  wake           task 1.7 "cleaner" (by the loop)
+//!  0.524 ms  poll           task 1.7 "cleaner"
+//!  0.524 ms  cancel seen    task 1.7 "cleaner"            `cancellable(sleep(1h))` returns Err
+//!  0.524 ms  timer remove                                 ...and drops its hour-long sleep
+//!  0.524 ms  timer insert   due in 4.99ms                 the 5 ms cleanup sleep
+//!  0.525 ms    -> pending    task 1.7 "cleaner" (1µs)
+//!  0.525 ms  timer insert   due in 100ms                  the grace period starts
+//!  0.525 ms  wait for I/O                                 nothing to do: sleep in epoll_wait
+//!  5.609 ms    -> 0 event(s)
+//!  5.611 ms  timer fire
+//!  5.613 ms  wake           task 1.7 "cleaner" (by the loop)
+//!  5.616 ms    -> ready      task 1.7 "cleaner" (3µs)       its cleanup is done, within the grace
+//!  5.617 ms  end            task 1.7 "cleaner" (done)
+//! ```
+//!
+//! Read it as the loop's four steps (section 2) over and over: *wait for
+//! I/O* (with the number of events it returned), the `io` lines for the
+//! sockets that became ready and the `wake`s they cause, the timers that
+//! fire, then the `poll`s of the ready tasks, each with its outcome and
+//! how long it took. A wake says who caused it: a task (a channel send, a
+//! `JoinHandle` completing: `main (by task 1.1 ...)`), the loop (I/O or a
+//! timer), or another thread. The cancel shows the model of section 2 in
+//! order: requested, a wake, the poll in which the aware await sees it,
+//! then the grace timer; here the cleanup ends first, so the task ends
+//! `done`. A task that overran its grace would show `grace over`,
+//! `dropped` and `end (cancelled)` instead.
+//!
+//! Open `trace.json` at <https://ui.perfetto.dev> (or `chrome://tracing`).
+//! Perfetto shows one track per task, named `task 1.1 http-client` and so
+//! on, plus `loop` (its *wait for I/O* slices, and the I/O and timer
+//! instants) and `main (block_on)`. Each poll is a slice on its task's
+//! track; select one to see its duration. Wakes are arrows: from the poll
+//! that woke a task (or from the loop track, for I/O, timers and other
+//! threads) to the next poll of the task it woke. Follow the arrows from
+//! `http-client`'s first poll through the server's connection task and back
+//! to see one HTTP request as a picture; the websocket echo is the same
+//! zig-zag through the connection's tasks; the cancel is an instant
+//! (`cancel requested`, `cancel observed`) on `cleaner`'s track followed by
+//! one short poll 5 ms later.
+//!
+//! The ring keeps the newest events only (its capacity is the argument of
+//! `with_trace`), so a long run cannot eat memory; with tracing off every
+//! hook is one branch that is never taken.
+//!
+//! ```
+//! let rt = sanio::Runtime::new().unwrap().with_trace(1_000);
+//! rt.block_on(async {
+//!     let task = sanio::rt::spawn_named("napper", sanio::sleep(std::time::Duration::from_millis(1)));
+//!     task.await.unwrap();
+//! });
+//! let text = rt.trace().unwrap().to_text();
+//! assert!(text.contains("timer fire"));
+//! assert!(text.contains("end            task 0.0 \"napper\" (done)"));
+//! ```
+//!
+//! # 13. More than one machine (feature `redis`)
 //!
 //! Everything so far lives in one process. With `Config::redis(url)` (or
 //! `SANIO_REDIS_URL`) every instance joins a cluster through one Redis, and

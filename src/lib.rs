@@ -14,8 +14,8 @@
 //!   |
 //! http, ws request/response, connection state machine, router; websockets
 //!   |
-//! net      TcpListener, TcpStream: async wrappers over mio sources
-//!   |
+//! net      TcpListener, TcpStream: async wrappers over mio sources;
+//!   |      TLS over them (feature `tls`, rustls)
 //! rt       the loop: executor, reactor, timers, wakers, spawn/JoinHandle,
 //!          sleep/timeout/interval, small sync primitives
 //! ```
@@ -39,6 +39,27 @@
 //! assert_eq!(answer, Ok(42));
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! ## HTTPS (feature `tls`)
+//!
+//! ```
+//! # #[cfg(feature = "tls")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use sanio::{App, Config, Request, TlsConfig};
+//!
+//! let app = App::new("secure");
+//! app.get("/", |_req: Request| async { "Hello, HTTPS!" })?;
+//! let tls = TlsConfig::from_pem_files("tests/data/cert.pem", "tests/data/key.pem")?;
+//! let server = app.serve(Config::default().port(0).tls(tls))?;
+//! // https://localhost:{server.local_addr().port()}/ now answers.
+//! app.reload_tls()?; // new connections get the (re-read) certificate
+//! server.stop();
+//! server.join()?;
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "tls"))]
+//! # fn main() {}
+//! ```
 #![deny(unsafe_code)]
 #![warn(
     missing_docs,
@@ -56,6 +77,9 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod app;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 /// A guided tour of how sanio works, from a waker up to the workers.
 pub mod guide;
 pub mod http;
@@ -74,8 +98,11 @@ pub use http::{
     Response, SameSite, StaticFiles, StatusCode,
 };
 
+#[cfg(feature = "tls")]
+pub use net::{TlsConfig, TlsError, TlsVersion};
 pub use rt::{
-    cancelled, interval, sleep, sleep_until, spawn, timeout, JoinHandle, Runtime, RuntimeHandle,
+    cancellable, cancelled, interval, sleep, sleep_until, spawn, timeout, JoinHandle, Runtime,
+    RuntimeHandle,
 };
 #[cfg(feature = "ws")]
-pub use ws::{CloseCode, Message, WebSocket, WsConfig, WsError};
+pub use ws::{CloseCode, Message, QueueFull, WebSocket, WsConfig, WsError};

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sanio::rt::{TaskRef, TaskState};
 use sanio::Runtime;
-use support::rt::{run, run_on, yield_times, DropFlag};
+use support::rt::{run, run_on, run_paused_on, yield_times, DropFlag};
 
 /// A grace period no test waits for: if it applied, the hang guard would
 /// fail the test first.
@@ -146,8 +146,11 @@ fn a_task_in_a_plain_sleep_is_dropped_at_once() {
 
 #[test]
 fn a_task_observing_the_cancel_runs_async_cleanup() {
-    let rt = Runtime::new().unwrap().with_grace_period(ENDLESS_GRACE);
-    run_on(&rt, async {
+    let rt = Runtime::new()
+        .unwrap()
+        .with_paused_clock()
+        .with_grace_period(ENDLESS_GRACE);
+    run_paused_on(&rt, async {
         let (dropped, guard) = DropFlag::new();
         let cleaned = Rc::new(Cell::new(false));
         let task = sanio::spawn({
@@ -155,7 +158,7 @@ fn a_task_observing_the_cancel_runs_async_cleanup() {
             async move {
                 let _guard = guard;
                 let cancelled = sanio::cancelled().await;
-                // Later awaits behave normally: a real sleep, then a return.
+                // Later awaits behave normally: a sleep, then a return.
                 sanio::sleep(Duration::from_millis(20)).await;
                 assert!(sanio::rt::stats().is_ok());
                 cleaned.set(true);
@@ -176,8 +179,11 @@ fn a_task_observing_the_cancel_runs_async_cleanup() {
 
 #[test]
 fn cancelled_is_delivered_once() {
-    let rt = Runtime::new().unwrap().with_grace_period(ENDLESS_GRACE);
-    run_on(&rt, async {
+    let rt = Runtime::new()
+        .unwrap()
+        .with_paused_clock()
+        .with_grace_period(ENDLESS_GRACE);
+    run_paused_on(&rt, async {
         let task = sanio::spawn(async {
             let first = sanio::cancelled().await;
             // The flag was taken: a second wait does not complete.
@@ -194,8 +200,9 @@ fn cancelled_is_delivered_once() {
 fn cleanup_overrunning_the_runtime_grace_period_is_dropped() {
     let rt = Runtime::new()
         .unwrap()
+        .with_paused_clock()
         .with_grace_period(Duration::from_millis(50));
-    run_on(&rt, async {
+    run_paused_on(&rt, async {
         let (dropped, guard) = DropFlag::new();
         let task = sanio::spawn(async move {
             let _guard = guard;
@@ -214,8 +221,11 @@ fn cleanup_overrunning_the_runtime_grace_period_is_dropped() {
 
 #[test]
 fn cleanup_overrunning_cancel_with_grace_is_dropped() {
-    let rt = Runtime::new().unwrap().with_grace_period(ENDLESS_GRACE);
-    run_on(&rt, async {
+    let rt = Runtime::new()
+        .unwrap()
+        .with_paused_clock()
+        .with_grace_period(ENDLESS_GRACE);
+    run_paused_on(&rt, async {
         let (dropped, guard) = DropFlag::new();
         let task = sanio::spawn(async move {
             let _guard = guard;
@@ -234,8 +244,9 @@ fn cleanup_overrunning_cancel_with_grace_is_dropped() {
 fn a_task_that_cancels_itself_and_observes_it_gets_the_grace_period_only() {
     let rt = Runtime::new()
         .unwrap()
+        .with_paused_clock()
         .with_grace_period(Duration::from_millis(20));
-    run_on(&rt, async {
+    run_paused_on(&rt, async {
         let (dropped, guard) = DropFlag::new();
         let task = sanio::spawn(async move {
             let _guard = guard;
@@ -369,6 +380,34 @@ fn a_later_cancel_with_a_shorter_grace_shortens_a_cleanup_under_way() {
 }
 
 #[test]
+fn cancellable_turns_a_cancel_into_an_error_the_task_can_handle() {
+    let rt = Runtime::new().unwrap().with_paused_clock();
+    run_paused_on(&rt, async {
+        let log = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let task = sanio::spawn({
+            let log = Rc::clone(&log);
+            async move {
+                // asyncio: try: await sleep(3600) except CancelledError: ...
+                match sanio::cancellable(sanio::sleep(Duration::from_secs(3600))).await {
+                    Ok(()) => log.borrow_mut().push("slept".to_owned()),
+                    Err(cancelled) => {
+                        log.borrow_mut().push(cancelled.to_string());
+                        sanio::sleep(Duration::from_secs(1)).await; // async cleanup
+                        log.borrow_mut().push("cleaned up".to_owned());
+                    }
+                }
+            }
+        });
+        yield_times(2).await;
+        let t0 = sanio::rt::now();
+        task.cancel_with("bye");
+        assert_eq!(task.await, Ok(()), "it handled the cancel and returned");
+        assert_eq!(*log.borrow(), ["cancelled: bye", "cleaned up"]);
+        assert_eq!(sanio::rt::now() - t0, Duration::from_secs(1));
+    });
+}
+
+#[test]
 fn a_shorter_grace_before_the_cancel_is_seen_applies_once_it_is() {
     let rt = Runtime::new().unwrap().with_grace_period(ENDLESS_GRACE);
     run_on(&rt, async {
@@ -401,5 +440,51 @@ fn a_later_cancel_with_a_longer_grace_changes_nothing() {
         task.cancel_with_grace("long", ENDLESS_GRACE);
         yield_times(4).await;
         assert!(task.is_finished());
+    });
+}
+
+#[test]
+fn cancellable_passes_the_output_through_when_nobody_cancels() {
+    run_paused_on(&Runtime::new().unwrap().with_paused_clock(), async {
+        let task = sanio::spawn(sanio::cancellable(async {
+            sanio::sleep(Duration::from_secs(1)).await;
+            5
+        }));
+        assert_eq!(task.await, Ok(Ok(5)));
+        // Outside a task (the block_on future) it can never be cancelled.
+        assert_eq!(sanio::cancellable(async { 6 }).await, Ok(6));
+    });
+}
+
+#[test]
+fn a_cancel_before_the_first_poll_wins_over_a_ready_future() {
+    run(async {
+        let task = sanio::spawn(sanio::cancellable(async { 1 }));
+        task.cancel();
+        let result = task.await;
+        // The wrapper observed the cancel and returned it as its output.
+        assert_eq!(result.map(|r| r.is_err()), Ok(true));
+    });
+}
+
+#[test]
+fn cancelled_in_block_on_or_after_the_cancel_was_observed_never_completes() {
+    let rt = Runtime::new().unwrap().with_paused_clock();
+    run_paused_on(&rt, async {
+        // The block_on future is no task: nothing can cancel it.
+        let waited = sanio::timeout(Duration::from_secs(60), sanio::cancelled()).await;
+        assert!(waited.is_err());
+        // A second aware await after the first observed the cancel: pends,
+        // and the grace period (5 s by default) ends the task.
+        let task = sanio::spawn(async {
+            let _first = sanio::cancelled().await;
+            sanio::cancelled().await;
+            "never"
+        });
+        yield_times(2).await;
+        let t0 = sanio::rt::now();
+        task.cancel();
+        assert!(task.await.unwrap_err().is_cancelled());
+        assert_eq!(sanio::rt::now() - t0, Duration::from_secs(5));
     });
 }

@@ -152,3 +152,97 @@ fn a_panic_in_the_block_on_future_itself_propagates() {
         Ok(3)
     );
 }
+
+/// Runs `fut` on `rt`, then checks the loop lives on and freed every slot.
+fn assert_loop_lives_on(rt: &Runtime) {
+    assert_eq!(run_on(rt, async { sanio::spawn(async { 5 }).await }), Ok(5));
+    assert_eq!(rt.stats().live_tasks, 0);
+    assert_eq!(rt.stats().task_slots, 0);
+}
+
+/// A hand-written future that holds a [`PanicOnDrop`] in its own fields (not
+/// in the stack of `poll`, which a panic would unwind): the loop drops it
+/// after the poll, outside the poll's unwinding.
+struct HoldsABomb {
+    _bomb: PanicOnDrop,
+    /// Whether `poll` panics (`true`) or returns 7.
+    panics: bool,
+}
+
+impl std::future::Future for HoldsABomb {
+    type Output = u32;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<u32> {
+        if self.panics {
+            panic!("first");
+        }
+        std::task::Poll::Ready(7)
+    }
+}
+
+#[test]
+fn a_destructor_panicking_while_a_panicked_task_is_dropped_is_contained() {
+    let rt = Runtime::new().unwrap();
+    let err = run_on(&rt, async {
+        let bomb = HoldsABomb {
+            _bomb: PanicOnDrop,
+            panics: true,
+        };
+        sanio::spawn(bomb).await.unwrap_err()
+    });
+    assert!(err.is_panic());
+    assert_eq!(err.message(), Some("first"));
+    assert_loop_lives_on(&rt);
+}
+
+#[test]
+fn a_destructor_panicking_when_a_finished_future_is_dropped_is_contained() {
+    let rt = Runtime::new().unwrap();
+    let result = run_on(&rt, async {
+        let bomb = HoldsABomb {
+            _bomb: PanicOnDrop,
+            panics: false,
+        };
+        sanio::spawn(bomb).await
+    });
+    // The output was made; the destructor's panic is logged, not raised.
+    assert_eq!(result, Ok(7));
+    assert_loop_lives_on(&rt);
+}
+
+#[test]
+fn a_destructor_panicking_in_an_unclaimed_output_is_contained() {
+    let rt = Runtime::new().unwrap();
+    run_on(&rt, async {
+        // Detached: nobody claims the output, so the loop drops it.
+        drop(sanio::spawn(async { PanicOnDrop }));
+        yield_times(3).await;
+    });
+    assert_loop_lives_on(&rt);
+}
+
+#[test]
+fn a_destructor_panicking_in_a_future_spawned_from_another_thread_never_run() {
+    let rt = Runtime::new().unwrap();
+    let handle = rt.handle();
+    std::thread::spawn(move || {
+        struct SendBomb;
+        impl Drop for SendBomb {
+            fn drop(&mut self) {
+                panic!("remote destructor");
+            }
+        }
+        let bomb = SendBomb;
+        handle
+            .spawn(async move {
+                let _bomb = bomb;
+            })
+            .unwrap();
+    })
+    .join()
+    .unwrap();
+    drop(rt); // the queued future is dropped unrun: its panic is contained
+}

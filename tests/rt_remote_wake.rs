@@ -267,3 +267,57 @@ fn loops_on_several_threads_run_independently() {
     let sums: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     assert_eq!(sums, [0, 4950, 9900, 14850]);
 }
+
+#[test]
+fn a_remote_wake_runs_the_task_in_the_turn_it_interrupts() {
+    // Counted in turns, not timed: the turn whose poll a remote wake
+    // interrupts takes the wake right after the poll and runs the task.
+    let rt = Runtime::new().unwrap();
+    let flag = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel();
+    let task = rt.spawn(wait_for_flag(Arc::clone(&flag), tx));
+    let first = rt.turn(Some(Duration::ZERO)).unwrap();
+    assert_eq!(first.tasks_polled, 1);
+    let waker: std::task::Waker = rx.recv().unwrap();
+    let waker_thread = thread::spawn(move || {
+        flag.store(true, Ordering::Release);
+        waker.wake();
+    });
+    // Waits (as long as it takes: no timer, no other work) for the wake.
+    let woken = rt.turn(None).unwrap();
+    waker_thread.join().unwrap();
+    assert_eq!(woken.remote_items, 1);
+    assert_eq!(woken.tasks_polled, 1, "the task ran in the same turn");
+    assert!(task.is_finished());
+    assert_eq!(rt.block_on(task), Ok(2));
+}
+
+#[test]
+fn a_handle_spawns_from_another_thread_before_the_first_turn() {
+    let rt = Runtime::new().unwrap();
+    let handle = rt.handle();
+    let ran = Arc::new(AtomicUsize::new(0));
+    thread::spawn({
+        let ran = Arc::clone(&ran);
+        move || {
+            for _ in 0..3 {
+                let ran = Arc::clone(&ran);
+                handle
+                    .spawn(async move {
+                        ran.fetch_add(1, Ordering::SeqCst);
+                    })
+                    .unwrap();
+            }
+        }
+    })
+    .join()
+    .unwrap();
+    let turn = rt.turn(None).unwrap();
+    assert_eq!(turn.remote_items, 3);
+    assert_eq!(turn.tasks_polled, 3);
+    assert_eq!(ran.load(Ordering::SeqCst), 3);
+    // And once the runtime is gone, an error value, never a panic.
+    let handle = rt.handle();
+    drop(rt);
+    assert_eq!(handle.spawn(async {}), Err(RuntimeClosed));
+}

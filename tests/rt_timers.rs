@@ -1,5 +1,9 @@
 //! Timers: sleep, sleep_until, timeout, interval, their bookkeeping, and an
 //! idle loop that sleeps in epoll rather than spinning.
+//!
+//! Tests about *when* things happen run on the paused clock (exact, no real
+//! waiting); tests about the real loop (a blocked turn, an idle loop's CPU)
+//! run on real time.
 
 mod support;
 
@@ -11,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use sanio::rt::{self, Elapsed, MissedTickBehavior};
 use sanio::Runtime;
-use support::rt::{poll_once, run, run_on, thread_cpu_time};
+use support::rt::{poll_once, run, run_on, run_paused, thread_cpu_time};
 
 /// Timer entries of the current loop.
 fn timers() -> usize {
@@ -31,10 +35,22 @@ fn sleep_waits_at_least_its_duration() {
 }
 
 #[test]
+fn sleep_waits_exactly_its_duration_on_the_paused_clock() {
+    run_paused(async {
+        let start = rt::now();
+        sanio::sleep(Duration::from_millis(10)).await;
+        assert_eq!(rt::now() - start, Duration::from_millis(10));
+        let at = rt::now() + Duration::from_millis(5);
+        sanio::sleep_until(at).await;
+        assert_eq!(rt::now(), at);
+    });
+}
+
+#[test]
 fn timers_fire_in_deadline_order() {
-    let order = run(async {
+    let order = run_paused(async {
         let order = Rc::new(RefCell::new(Vec::new()));
-        let base = Instant::now() + Duration::from_millis(20);
+        let base = rt::now() + Duration::from_millis(20);
         let offsets = [30u64, 10, 20, 10, 0, 25, 5];
         let handles: Vec<_> = offsets
             .iter()
@@ -43,6 +59,7 @@ fn timers_fire_in_deadline_order() {
                 let order = Rc::clone(&order);
                 sanio::spawn(async move {
                     sanio::sleep_until(base + Duration::from_millis(ms)).await;
+                    assert_eq!(rt::now(), base + Duration::from_millis(ms));
                     order.borrow_mut().push((ms, i));
                 })
             })
@@ -102,7 +119,7 @@ fn a_sleep_in_the_past_completes_without_a_timer() {
 
 #[test]
 fn timeout_elapses_with_elapsed() {
-    run(async {
+    run_paused(async {
         let slow = sanio::timeout(Duration::from_millis(10), std::future::pending::<()>()).await;
         assert_eq!(slow, Err(Elapsed));
         let slow_sleep = sanio::timeout(
@@ -220,18 +237,18 @@ fn a_million_timeouts_completing_in_time_leave_no_entries() {
 
 #[test]
 fn interval_ticks_on_a_fixed_schedule() {
-    run(async {
+    run_paused(async {
         let period = Duration::from_millis(5);
-        let created = Instant::now();
+        let created = rt::now();
         let mut ticks = sanio::interval(period);
         assert_eq!(ticks.period(), period);
         assert_eq!(ticks.missed_tick_behavior(), MissedTickBehavior::Burst);
         let first = ticks.tick().await;
-        assert!(first >= created && first <= Instant::now());
+        assert_eq!(first, created);
         let mut dues = vec![first];
         for _ in 0..4 {
             let due = ticks.tick().await;
-            assert!(Instant::now() >= due, "a tick never comes early");
+            assert_eq!(rt::now(), due, "a tick comes exactly when due");
             dues.push(due);
         }
         for (k, due) in dues.iter().enumerate() {
@@ -261,12 +278,14 @@ const PERIOD: Duration = Duration::from_millis(50);
 const BLOCK: Duration = Duration::from_millis(275);
 
 fn block_an_interval(behavior: MissedTickBehavior) -> AfterBlock {
-    run(async {
+    run_paused(async {
         let mut ticks = sanio::interval(PERIOD);
         ticks.set_missed_tick_behavior(behavior);
         let first = ticks.tick().await;
-        std::thread::sleep(BLOCK); // the loop is blocked
-        let block_end = Instant::now();
+        // The task is busy elsewhere: the clock moves, the interval is not
+        // polled (it has no timer registered between ticks).
+        rt::advance(BLOCK).await;
+        let block_end = rt::now();
         let mut ready_now = Vec::new();
         // A zero timeout polls the tick once: Ok if it was due already.
         while let Ok(due) = sanio::timeout(Duration::ZERO, ticks.tick()).await {
@@ -291,55 +310,30 @@ fn due_by(dues: &[Instant], instant: Instant) -> usize {
 #[test]
 fn interval_burst_fires_every_missed_tick_at_once() {
     let r = block_an_interval(MissedTickBehavior::Burst);
-    // Every missed tick comes back at once, each with its scheduled instant.
-    assert!(
-        due_by(&r.ready_now, r.block_end) >= 5,
-        "{} ready",
-        r.ready_now.len()
-    );
-    for (k, due) in r.ready_now.iter().enumerate() {
-        assert_eq!(*due, r.first + PERIOD * (k as u32 + 1));
-    }
-    // And the schedule is kept.
-    assert_eq!(r.next, r.first + PERIOD * (r.ready_now.len() as u32 + 1));
+    // 275 ms blocked: the five ticks due at 50..=250 ms come back at once,
+    // each with its scheduled instant, and the schedule is kept.
+    let expected: Vec<_> = (1..=5).map(|k| r.first + PERIOD * k).collect();
+    assert_eq!(r.ready_now, expected);
+    assert_eq!(r.next, r.first + PERIOD * 6);
 }
 
 #[test]
 fn interval_delay_fires_one_missed_tick_then_restarts_the_period() {
     let r = block_an_interval(MissedTickBehavior::Delay);
-    assert_eq!(r.ready_now[0], r.first + PERIOD, "one missed tick, at once");
-    assert_eq!(
-        due_by(&r.ready_now, r.block_end),
-        1,
-        "the others are forgotten"
-    );
-    // Everything after starts one period after the loop caught up.
-    for due in r.ready_now.iter().skip(1).chain([&r.next]) {
-        assert!(*due >= r.block_end + PERIOD);
-    }
-    let all: Vec<_> = r.ready_now.iter().chain([&r.next]).collect();
-    for pair in all.windows(2) {
-        assert!(*pair[1] >= *pair[0] + PERIOD);
-    }
+    // One missed tick at once; the others are forgotten, and the schedule
+    // restarts one period after the loop caught up.
+    assert_eq!(r.ready_now, [r.first + PERIOD]);
+    assert_eq!(r.next, r.block_end + PERIOD);
+    assert_eq!(due_by(&r.ready_now, r.block_end), 1);
 }
 
 #[test]
 fn interval_skip_fires_one_missed_tick_then_keeps_the_schedule() {
     let r = block_an_interval(MissedTickBehavior::Skip);
-    assert_eq!(r.ready_now[0], r.first + PERIOD, "one missed tick, at once");
-    assert_eq!(
-        due_by(&r.ready_now, r.block_end),
-        1,
-        "the others are skipped"
-    );
-    for due in r.ready_now.iter().skip(1).chain([&r.next]) {
-        assert!(*due > r.block_end);
-        let since_first = due.duration_since(r.first).as_nanos();
-        assert_eq!(since_first % PERIOD.as_nanos(), 0, "still on the schedule");
-    }
-    // Ticks in between were skipped, not delivered late.
-    let skipped_to = r.ready_now.get(1).unwrap_or(&r.next);
-    assert!(*skipped_to >= r.first + PERIOD * 6);
+    // One missed tick at once; the ticks at 100..=250 ms are skipped, not
+    // delivered late; the next is the first scheduled one after 275 ms.
+    assert_eq!(r.ready_now, [r.first + PERIOD]);
+    assert_eq!(r.next, r.first + PERIOD * 6);
 }
 
 #[test]
@@ -376,4 +370,31 @@ fn an_idle_runtime_sleeping_one_second_uses_almost_no_cpu() {
     .join()
     .unwrap();
     assert!(used < Duration::from_millis(200), "used {used:?} of CPU");
+}
+
+#[test]
+fn a_sleep_reset_earlier_wakes_its_task_at_the_new_deadline_unpolled() {
+    let took = run_paused(async {
+        let t0 = rt::now();
+        let sleep = Rc::new(RefCell::new(Box::pin(sanio::sleep(Duration::from_secs(
+            60,
+        )))));
+        let sleeper = sanio::spawn({
+            let sleep = Rc::clone(&sleep);
+            std::future::poll_fn(move |cx| {
+                std::future::Future::poll(sleep.borrow_mut().as_mut(), cx)
+            })
+        });
+        sanio::rt::yield_now().await; // the sleeper registers the 60 s timer
+        assert_eq!(timers(), 1);
+        // Moved earlier from outside the sleeper's poll: the timer moves now.
+        sleep
+            .borrow_mut()
+            .as_mut()
+            .reset(t0 + Duration::from_secs(5));
+        assert_eq!(timers(), 1);
+        sleeper.await.unwrap();
+        rt::now() - t0
+    });
+    assert_eq!(took, Duration::from_secs(5));
 }

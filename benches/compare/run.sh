@@ -12,6 +12,14 @@
 #   - idle keep-alive connections (its own fresh server): VmRSS after one
 #     warm-up request, then with IDLE_CONNS connections open that have each
 #     had one request answered and sit idle; (after - before) / IDLE_CONNS
+#   - HTTPS (sanio built with `--features tls`, next to hyper + tokio-rustls,
+#     both rustls 0.23 with the ring provider, tests/data/cert.pem, an ECDSA
+#     P-256 certificate): full handshakes per second (tls_load: HS_CONNS
+#     client threads each connect, handshake with no resumption, send one
+#     `GET /` with `Connection: close` and read to the close) with the server
+#     CPU per handshake; keep-alive req/s and CPU per request over TLS (wrk
+#     on https://); bytes per idle TLS connection (as the idle test, each
+#     connection a TLS one answered once)
 # Server CPU time is the delta of the first field of /proc/PID/task/*/schedstat
 # (ns on CPU) over the load run, divided by requests (or messages); the
 # user-space part comes from /proc/PID/stat utime. The server runs on CPU
@@ -19,7 +27,7 @@
 #
 # Usage (as root, from anywhere):  benches/compare/run.sh
 # Environment: REPEATS (3), DURATION (5), STRACE_DURATION (2), CONNS (64),
-#   WS_CONNS (64), DEPTH (16), SERVER_CPU (0), LOAD_CPU (1), BASE_PORT (18080),
+#   WS_CONNS (64), HS_CONNS (8), DEPTH (16), SERVER_CPU (0), LOAD_CPU (1), BASE_PORT (18080),
 #   IDLE_CONNS (10000; lowered to fit `ulimit -Hn`), SKIP_BUILD=1 to use what
 #   is built, OUT (raw results folder), ONLY (a regex of server names to run).
 # Writes the tables to benches/compare/results.md and a bar chart to
@@ -31,6 +39,7 @@ DURATION=${DURATION:-5}
 STRACE_DURATION=${STRACE_DURATION:-2}
 CONNS=${CONNS:-64}
 WS_CONNS=${WS_CONNS:-64}
+HS_CONNS=${HS_CONNS:-8}
 DEPTH=${DEPTH:-16}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
@@ -99,9 +108,15 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     echo "building benches/compare and sanio's examples (release)"
     (cd "$HERE" && cargo build --release --quiet)
     (cd "$ROOT" && cargo build --release --examples --quiet)
+    # The HTTPS rows: the same examples with the `tls` feature, built apart
+    # so that the plain rows measure the default build.
+    (cd "$ROOT" && cargo build --release --examples --features tls --target-dir "$ROOT/target/tls" --quiet)
 fi
 CMP="$HERE/target/release"
 EX="$ROOT/target/release/examples"
+EX_TLS="$ROOT/target/tls/release/examples"
+CERT="$ROOT/tests/data/cert.pem"
+KEY="$ROOT/tests/data/key.pem"
 
 cat >"$OUT/pipeline.lua" <<EOF
 -- $DEPTH requests per write (HTTP pipelining); wrk counts each response.
@@ -129,9 +144,12 @@ SERVERS=(
     "sanio-ws|$EX/demo|ws|SANIO_PORT=@PORT@ SANIO_HOST=127.0.0.1 SANIO_WORKERS=1|/echo"
     "tokio-tungstenite|$CMP/tt_echo|ws|PORT=@PORT@|/"
     "sanic-ws|$VENV/bin/python $HERE/sanic_app.py|ws|PORT=@PORT@|/echo"
+    "sanio-tls|$EX_TLS/hello|tls|SANIO_PORT=@PORT@ SANIO_HOST=127.0.0.1 SANIO_WORKERS=1 SANIO_TLS_CERT=$CERT SANIO_TLS_KEY=$KEY|"
+    "hyper-rustls|$CMP/hyper_rustls_hello|tls|PORT=@PORT@ TLS_CERT=$CERT TLS_KEY=$KEY|"
 )
 [[ -x "$CMP/ws_load" ]] || die "$CMP/ws_load is missing (build failed?)"
 [[ -x "$CMP/idle_conns" ]] || die "$CMP/idle_conns is missing (build failed?)"
+[[ -x "$CMP/tls_load" ]] || die "$CMP/tls_load is missing (build failed?)"
 
 ACTIVE=()
 for s in "${SERVERS[@]}"; do
@@ -201,7 +219,7 @@ http_run() {
     c0=$(cpu_ns "$SERVER_PID")
     read -r u0 _ < <(utime_stime "$SERVER_PID")
     taskset -c "$LOAD_CPU" chrt -f 50 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$@" \
-        "http://127.0.0.1:$port/" >"$log" 2>&1 || die "wrk failed: $(cat "$log")"
+        "${SCHEME:-http}://127.0.0.1:$port/" >"$log" 2>&1 || die "wrk failed: $(cat "$log")"
     c1=$(cpu_ns "$SERVER_PID")
     read -r u1 _ < <(utime_stime "$SERVER_PID")
     alive "$name"
@@ -268,17 +286,38 @@ ws_run() {
 hwm_kib() { awk '/^VmHWM/ { print $2 }' /proc/"$1"/status; }
 rss_kib() { awk '/^VmRSS/ { print $2 }' /proc/"$1"/status; }
 
+# Full TLS handshakes per second (one request each), and server CPU per
+# handshake.
+handshake_run() {
+    local name=$1 port=$2 c0 c1 log="$OUT/$1.handshakes"
+    c0=$(cpu_ns "$SERVER_PID")
+    taskset -c "$LOAD_CPU" chrt -f 50 "$CMP/tls_load" handshakes "127.0.0.1:$port" "$CERT" "$DURATION" "$HS_CONNS" \
+        >"$log" 2>&1 || die "tls_load against $name failed: $(cat "$log")"
+    c1=$(cpu_ns "$SERVER_PID")
+    alive "$name"
+    local hps total
+    hps=$(awk '{ print $2 }' "$log")
+    total=$(awk '{ print $4 }' "$log")
+    [[ "$total" -gt 0 ]] || die "$name: no handshakes"
+    record "$name" handshake rps "$hps"
+    record "$name" handshake cpu_us "$(awk -v c="$((c1 - c0))" -v n="$total" 'BEGIN { print c / n / 1000 }')"
+    echo "  $name handshakes: $hps/s, $(( (c1 - c0) / total )) ns CPU/handshake"
+}
+
 # Idle keep-alive connections, on a fresh server: VmRSS after one warm-up
 # request, then with IDLE_CONNS connections idle (each answered once).
+# With SCHEME=https the client is tls_load's idle mode.
 idle_run() {
     local name=$1 port=$2 log="$OUT/$1.idle" fifo="$OUT/idle.fifo" before after i
-    taskset -c "$LOAD_CPU" "$CMP/idle_conns" "127.0.0.1:$port" 1 </dev/null >/dev/null 2>&1 ||
+    local -a client=("$CMP/idle_conns" "127.0.0.1:$port")
+    [[ "${SCHEME:-http}" == https ]] && client=("$CMP/tls_load" idle "127.0.0.1:$port" "$CERT")
+    taskset -c "$LOAD_CPU" "${client[@]}" 1 </dev/null >/dev/null 2>&1 ||
         die "$name: warm-up request failed"
     sleep 0.5
     before=$(rss_kib "$SERVER_PID")
     rm -f "$fifo"
     mkfifo "$fifo"
-    taskset -c "$LOAD_CPU" chrt -f 50 "$CMP/idle_conns" "127.0.0.1:$port" "$IDLE_CONNS" <"$fifo" >"$log" 2>&1 &
+    taskset -c "$LOAD_CPU" chrt -f 50 "${client[@]}" "$IDLE_CONNS" <"$fifo" >"$log" 2>&1 &
     CLIENT_PID=$!
     exec 7>"$fifo" # the client's stdin; closing it lets the client go
     for i in $(seq 1 1200); do
@@ -311,6 +350,18 @@ for r in $(seq 1 "$REPEATS"); do
         IFS='|' read -r name _ kind _ path <<<"$s"
         port=$((BASE_PORT + i))
         i=$((i + 1))
+        if [[ "$kind" == tls ]]; then
+            SCHEME=https
+            start_server "$s" $((port + 50))
+            idle_run "$name" $((port + 50))
+            stop_server
+            start_server "$s" "$port"
+            handshake_run "$name" "$port"
+            http_run "$name" tls-keepalive "$port"
+            stop_server
+            SCHEME=http
+            continue
+        fi
         if [[ "$kind" == http ]]; then
             start_server "$s" $((port + 50))
             idle_run "$name" $((port + 50))
@@ -403,6 +454,32 @@ report() {
         idle=$(median "$name" idle bytes_per_conn)
         echo "| $name | $(fmt "$(median "$name" idle rss0_kib)" 0) | $(fmt "$(median "$name" idle rss_kib)" 0) |" \
             "$(fmt "$idle" 0) | $(ratio "$idle" "$bidle") |"
+    done
+    local any_tls=0
+    for s in "${ACTIVE[@]}"; do
+        IFS='|' read -r name _ kind _ _ <<<"$s"
+        [[ $kind == tls ]] && any_tls=1
+    done
+    ((any_tls)) || return 0
+    echo
+    echo "### HTTPS: rustls 0.23 + ring on both servers, ECDSA P-256 certificate, TLS 1.3"
+    echo
+    echo "Handshakes: $HS_CONNS client threads, each a full handshake (no resumption) and one request per connection;" \
+        "keep-alive: wrk -t1 -c$CONNS over https; idle: $IDLE_CONNS TLS connections, each answered once."
+    echo
+    echo "| server | handshakes/s | CPU µs/handshake | keep-alive req/s | CPU µs/req | bytes per idle TLS connection | CPU/handshake ÷ sanio-tls | CPU/req ÷ sanio-tls | idle ÷ sanio-tls |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    local bhs bka btidle
+    bhs=$(median sanio-tls handshake cpu_us)
+    bka=$(median sanio-tls tls-keepalive cpu_us)
+    btidle=$(median sanio-tls idle bytes_per_conn)
+    for s in "${ACTIVE[@]}"; do
+        IFS='|' read -r name _ kind _ _ <<<"$s"
+        [[ $kind == tls ]] || continue
+        echo "| $name | $(fmt "$(median "$name" handshake rps)" 0) | $(fmt "$(median "$name" handshake cpu_us)" 1) |" \
+            "$(fmt "$(median "$name" tls-keepalive rps)" 0) | $(fmt "$(median "$name" tls-keepalive cpu_us)" 2) |" \
+            "$(fmt "$(median "$name" idle bytes_per_conn)" 0) | $(ratio "$(median "$name" handshake cpu_us)" "$bhs") |" \
+            "$(ratio "$(median "$name" tls-keepalive cpu_us)" "$bka") | $(ratio "$(median "$name" idle bytes_per_conn)" "$btidle") |"
     done
 }
 

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release --example demo      # http://127.0.0.1:8000/static/
 //! SANIO_WORKERS=2 SANIO_PORT=8080 cargo run --release --example demo
+//! SANIO_TLS_CERT=cert.pem SANIO_TLS_KEY=key.pem cargo run --release --features tls --example demo
 //! ```
 //!
 //! Routes:
@@ -36,9 +37,17 @@ fn main() -> Result<(), Error> {
     sanio::log_to_stderr(log::LevelFilter::Info).ok();
 
     let app = app::build()?;
-    let config = Config::from_env();
+    let config = Config::from_env()?;
+    #[cfg(feature = "tls")]
+    let scheme = if config.get_tls().is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    #[cfg(not(feature = "tls"))]
+    let scheme = "http";
     println!(
-        "demo: listening on http://{}:{}/static/ ({} worker(s)); Ctrl-C stops",
+        "demo: listening on {scheme}://{}:{}/static/ ({} worker(s)); Ctrl-C stops",
         config.get_host(),
         config.get_port(),
         config.get_workers()

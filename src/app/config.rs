@@ -2,13 +2,14 @@
 
 use std::time::Duration;
 
+use super::env::{self, EnvError, Vars};
 use crate::http::Limits;
 
 /// Server settings, with Sanic's defaults.
 ///
 /// `Config::default()` reads nothing from the environment;
-/// [`Config::from_env`] starts from the defaults and applies `SANIO_HOST`,
-/// `SANIO_PORT` and `SANIO_WORKERS`.
+/// [`Config::from_env`] starts from the defaults and applies every
+/// `SANIO_*` variable that is set.
 ///
 /// # Examples
 ///
@@ -57,6 +58,13 @@ pub struct Config {
     /// How long a cluster singleton's lease lasts without renewal.
     #[cfg(feature = "redis")]
     pub(crate) redis_lease_ttl: Duration,
+    /// TLS settings; `None` serves plain HTTP.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::net::TlsConfig>,
+    /// Built from `tls` when the app starts and shared by its workers;
+    /// a reload swaps the certificate inside it.
+    #[cfg(feature = "tls")]
+    pub(crate) tls_acceptor: Option<std::sync::Arc<crate::net::tls::TlsAcceptor>>,
 }
 
 impl Default for Config {
@@ -79,37 +87,68 @@ impl Default for Config {
             redis_prefix: "sanio".to_owned(),
             #[cfg(feature = "redis")]
             redis_lease_ttl: Duration::from_secs(10),
+            #[cfg(feature = "tls")]
+            tls: None,
+            #[cfg(feature = "tls")]
+            tls_acceptor: None,
         }
     }
 }
 
 impl Config {
-    /// The defaults, then `SANIO_HOST`, `SANIO_PORT` and `SANIO_WORKERS`
-    /// from the environment where set and valid (an invalid value is logged
-    /// and ignored).
+    /// The defaults, then every `SANIO_*` variable that is set (the
+    /// README lists them all: durations in seconds, sizes in bytes or with
+    /// a `K`/`M` suffix, switches as `1`/`0`, `true`/`false`, `on`/`off`).
+    ///
+    /// # Errors
+    ///
+    /// [`EnvError`](crate::app::EnvError) naming the first variable whose
+    /// value is malformed; a bad value is never replaced by a default.
     ///
     /// # Examples
     ///
     /// ```
-    /// let config = sanio::Config::from_env();
+    /// let config = sanio::Config::from_env()?;
     /// assert!(config.get_workers() >= 1);
+    /// # Ok::<(), sanio::app::EnvError>(())
     /// ```
-    pub fn from_env() -> Self {
-        let mut config = Self::default();
-        if let Ok(host) = std::env::var("SANIO_HOST") {
-            config.host = host;
-        }
-        if let Some(port) = env_number("SANIO_PORT") {
-            config.port = port;
-        }
-        if let Some(workers) = env_number::<usize>("SANIO_WORKERS") {
-            config.workers = workers.max(1);
-        }
-        #[cfg(feature = "redis")]
-        if let Ok(url) = std::env::var("SANIO_REDIS_URL") {
-            config.redis_url = Some(url).filter(|url| !url.is_empty());
-        }
-        config
+    pub fn from_env() -> Result<Self, EnvError> {
+        let vars = Vars::new(|name: &str| std::env::var(name).ok());
+        env::apply(Self::default(), &vars)
+    }
+
+    /// Like [`from_env`](Self::from_env), but the variables come from
+    /// `vars` (a `.env` file read by the caller, a test) instead of the
+    /// process environment.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](Self::from_env).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let config = sanio::Config::from_vars([("SANIO_PORT", "9000"), ("SANIO_MAX_BODY_BYTES", "1M")])?;
+    /// assert_eq!(config.get_port(), 9000);
+    /// # Ok::<(), sanio::app::EnvError>(())
+    /// ```
+    pub fn from_vars<I, K, V>(vars: I) -> Result<Self, EnvError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        let vars: Vec<(String, String)> = vars
+            .into_iter()
+            .map(|(k, v)| (k.as_ref().to_owned(), v.into()))
+            .collect();
+        let lookup = Vars::new(|name: &str| {
+            vars.iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        });
+        env::apply(Self::default(), &lookup)
     }
 
     /// Sets the address to bind.
@@ -295,6 +334,34 @@ impl Config {
         self
     }
 
+    /// Serves HTTPS (and WSS) with these TLS settings (feature `tls`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let tls = sanio::TlsConfig::from_pem_files("tests/data/cert.pem", "tests/data/key.pem")?;
+    /// let config = sanio::Config::default().port(8443).tls(tls);
+    /// assert!(config.get_tls().is_some());
+    /// # Ok::<(), sanio::TlsError>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::net::TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The TLS settings, if HTTPS is on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(sanio::Config::default().get_tls().is_none());
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn get_tls(&self) -> Option<&crate::net::TlsConfig> {
+        self.tls.as_ref()
+    }
+
     /// The address to bind.
     ///
     /// # Examples
@@ -326,17 +393,5 @@ impl Config {
     /// ```
     pub fn get_workers(&self) -> usize {
         self.workers
-    }
-}
-
-/// A number from the environment; logs and ignores an invalid value.
-fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
-    let value = std::env::var(name).ok()?;
-    match value.trim().parse() {
-        Ok(number) => Some(number),
-        Err(_) => {
-            log::warn!("ignoring {name}={value:?}: not a valid number");
-            None
-        }
     }
 }

@@ -59,6 +59,11 @@ pub enum Error {
     },
     /// A worker thread panicked.
     WorkerPanicked(usize),
+    /// A `SANIO_*` variable has a malformed value.
+    Env(super::EnvError),
+    /// A certificate or key could not be loaded.
+    #[cfg(feature = "tls")]
+    Tls(crate::net::TlsError),
 }
 
 impl fmt::Display for Error {
@@ -89,6 +94,9 @@ impl fmt::Display for Error {
             Self::Route(message) => write!(f, "invalid route: {message}"),
             Self::Listener { phase, message } => write!(f, "{phase} listener failed: {message}"),
             Self::WorkerPanicked(index) => write!(f, "worker {index} panicked"),
+            Self::Env(err) => write!(f, "{err}"),
+            #[cfg(feature = "tls")]
+            Self::Tls(err) => write!(f, "{err}"),
         }
     }
 }
@@ -98,6 +106,9 @@ impl std::error::Error for Error {
         match self {
             Self::Bind { source, .. } | Self::Io(source) => Some(source),
             Self::Cancelled(cancelled) => Some(cancelled),
+            Self::Env(err) => Some(err),
+            #[cfg(feature = "tls")]
+            Self::Tls(err) => Some(err),
             _ => None,
         }
     }
@@ -106,6 +117,12 @@ impl std::error::Error for Error {
 impl From<io::Error> for Error {
     fn from(err: io::Error) -> Self {
         Self::Io(err)
+    }
+}
+
+impl From<super::EnvError> for Error {
+    fn from(err: super::EnvError) -> Self {
+        Self::Env(err)
     }
 }
 

@@ -13,17 +13,20 @@
 //! `statics.rs` (static file routes), `listeners.rs`,
 //! `tasks.rs` + `task_types.rs` (background tasks), `signals.rs`,
 //! `server.rs` (one worker), `workers.rs` (`run`, `serve`, stop),
-//! `config.rs`, `error.rs`, `health.rs` (health and readiness);
-//! `cluster/` (feature `redis`: events, leases and singletons across
-//! instances).
+//! `attach.rs` (one worker on a host-driven runtime),
+//! `config.rs` + `env.rs` (settings from `SANIO_*` variables), `error.rs`,
+//! `health.rs` (health and readiness); `cluster/` (feature `redis`: events,
+//! leases and singletons across instances).
 #![forbid(unsafe_code)]
 
+mod attach;
 mod blueprint;
 #[cfg(feature = "redis")]
 pub mod cluster;
 mod config;
 mod cors;
 mod dispatch;
+mod env;
 mod error;
 mod handler;
 mod health;
@@ -39,6 +42,8 @@ mod statics;
 mod subscription;
 mod task_types;
 mod tasks;
+#[cfg(feature = "tls")]
+mod tls;
 #[cfg(feature = "ws")]
 mod websocket;
 mod workers;
@@ -47,8 +52,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+pub use attach::Attached;
 pub use blueprint::Blueprint;
 pub use config::Config;
+pub use env::EnvError;
 pub use error::{Error, IntoResult};
 pub use handler::Handler;
 pub use health::Health;
@@ -86,7 +93,7 @@ static NEXT_APP_ID: AtomicU64 = AtomicU64::new(1);
 ///
 /// let app = App::new("hello");
 /// app.get("/", |_req: Request| async { "Hello, World!" }).unwrap();
-/// app.run(Config::from_env()).unwrap();
+/// app.run(Config::from_env().unwrap()).unwrap();
 /// ```
 #[derive(Clone)]
 pub struct App {
@@ -280,6 +287,7 @@ impl App {
     }
 
     /// The config of the current run, if running.
+    #[cfg_attr(not(any(feature = "ws", feature = "tls")), allow(dead_code))]
     fn running_config(&self) -> Option<Arc<Config>> {
         lock(&self.inner.config).clone()
     }

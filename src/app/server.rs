@@ -74,16 +74,20 @@ impl StopSignal {
 /// Runs one worker to its end on the current thread.
 pub(crate) fn run_worker(app: &App, spec: WorkerSpec) -> Result<(), Error> {
     let runtime = Runtime::new()?.with_grace_period(spec.config.graceful_timeout);
-    let result = runtime.block_on(async {
-        let local = local::install(app, local::Role::Worker(spec.index));
-        let result = serve(app, &local, spec).await;
-        if result.is_err() {
-            app.stop(); // never a half-started app
-        }
-        local::remove(app);
-        result
-    });
+    let result = runtime.block_on(worker(app.clone(), spec));
     drop(runtime);
+    result
+}
+
+/// One worker's life on the current loop, as a future: the body of
+/// [`run_worker`], and what `App::attach` spawns on a host's runtime.
+pub(crate) async fn worker(app: App, spec: WorkerSpec) -> Result<(), Error> {
+    let local = local::install(&app, local::Role::Worker(spec.index));
+    let result = serve(&app, &local, spec).await;
+    if result.is_err() {
+        app.stop(); // never a half-started app
+    }
+    local::remove(&app);
     result
 }
 
@@ -110,7 +114,7 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
     });
     let limits = Rc::new(spec.config.limits.clone());
     let acceptor = rt::spawn(accept_loop(
-        listener,
+        Accepting::new(listener, &spec.config),
         Rc::clone(&service),
         limits,
         shutdown.clone(),
@@ -129,7 +133,7 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
     }
     log::info!("worker {}: stopping", index);
     acceptor.cancel();
-    let deadline = Instant::now() + graceful;
+    let deadline = rt::now() + graceful;
     let share = stop_share(graceful);
     app.run_stop_listeners(Lifecycle::BeforeServerStop, share)
         .await;
@@ -137,7 +141,7 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
     #[cfg(feature = "ws")]
     local.websockets.close_all();
     connections.finish_by(deadline).await;
-    let left = deadline.saturating_duration_since(Instant::now());
+    let left = deadline.saturating_duration_since(rt::now());
     app.shutdown_tasks(left.max(Duration::from_millis(10)))
         .await;
     app.run_stop_listeners(Lifecycle::AfterServerStop, share)
@@ -148,14 +152,14 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
 
 /// Accepts connections and serves each on its own task until cancelled.
 async fn accept_loop(
-    listener: TcpListener,
+    listener: Accepting,
     service: Rc<AppService>,
     limits: Rc<Limits>,
     shutdown: Shutdown,
     connections: Rc<Connections>,
 ) {
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let (stream, peer) = match listener.tcp.accept().await {
             Ok(accepted) => accepted,
             Err(err) => {
                 log::error!("accept failed: {err}");
@@ -165,6 +169,20 @@ async fn accept_loop(
         };
         if let Err(err) = stream.set_nodelay(true) {
             log::debug!("{peer}: cannot set TCP_NODELAY: {err}");
+        }
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &listener.tls {
+            let handshake = handshake_then_serve(
+                Arc::clone(tls),
+                stream,
+                peer,
+                Rc::clone(&service),
+                Rc::clone(&limits),
+                shutdown.clone(),
+                Rc::clone(&connections),
+            );
+            connections.add(rt::spawn(handshake).task_ref());
+            continue;
         }
         // Spawned as it is, with no `async` wrapper: a wrapper would hold
         // the connection's future twice over and double an idle
@@ -176,6 +194,59 @@ async fn accept_loop(
             Rc::clone(&limits),
             shutdown.clone(),
         );
+        connections.add(rt::spawn(served).task_ref());
+    }
+}
+
+/// The listening socket, and the TLS acceptor when the app serves HTTPS.
+struct Accepting {
+    /// The socket.
+    tcp: TcpListener,
+    /// Runs each connection's handshake first.
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<crate::net::tls::TlsAcceptor>>,
+}
+
+impl Accepting {
+    /// The socket, with the config's acceptor.
+    #[cfg_attr(not(feature = "tls"), allow(unused_variables))]
+    fn new(tcp: TcpListener, config: &Config) -> Self {
+        Self {
+            tcp,
+            #[cfg(feature = "tls")]
+            tls: config.tls_acceptor.clone(),
+        }
+    }
+}
+
+/// Runs the TLS handshake (bounded by its timeout, and given up when the
+/// worker stops), then serves the connection on a task of its own, spawned
+/// bare as above (this task ends, so an idle TLS connection does not keep
+/// the handshake's state); a failed handshake is logged and closed.
+#[cfg(feature = "tls")]
+async fn handshake_then_serve(
+    tls: Arc<crate::net::tls::TlsAcceptor>,
+    stream: crate::net::TcpStream,
+    peer: std::net::SocketAddr,
+    service: Rc<AppService>,
+    limits: Rc<Limits>,
+    shutdown: Shutdown,
+    connections: Rc<Connections>,
+) {
+    use std::future::Future;
+    use std::task::Poll;
+    let accepted = {
+        let mut handshake = std::pin::pin!(tls.accept(stream, peer));
+        let mut stopping = std::pin::pin!(shutdown.triggered());
+        std::future::poll_fn(|cx| match handshake.as_mut().poll(cx) {
+            Poll::Ready(accepted) => Poll::Ready(accepted),
+            Poll::Pending if stopping.as_mut().poll(cx).is_ready() => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        })
+        .await
+    };
+    if let Some(stream) = accepted {
+        let served = serve_connection(stream, peer, service, limits, shutdown);
         connections.add(rt::spawn(served).task_ref());
     }
 }
@@ -210,7 +281,7 @@ impl Connections {
                 task.finished().await;
             }
         };
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.saturating_duration_since(rt::now());
         if rt::timeout(left, all_ended).await.is_err() {
             let still_open: Vec<&TaskRef> = open.iter().filter(|t| !t.is_finished()).collect();
             log::warn!(

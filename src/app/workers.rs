@@ -119,11 +119,11 @@ impl App {
     /// ```no_run
     /// let app = sanio::App::new("demo");
     /// app.get("/", |_req: sanio::Request| async { "Hello, World!" }).unwrap();
-    /// app.run(sanio::Config::from_env()).unwrap();
+    /// app.run(sanio::Config::from_env().unwrap()).unwrap();
     /// ```
     pub fn run(&self, config: Config) -> Result<(), Error> {
         let signals = if config.handle_signals {
-            Some(StopOnSignal::install(self)?)
+            Some(StopOnSignal::install(self, reloads_on_hangup(&config))?)
         } else {
             None
         };
@@ -193,7 +193,7 @@ impl App {
 
     /// Freezes the setup, runs `main_process_start`, binds and starts the
     /// workers; keeps worker 0 for the caller unless `all_threads`.
-    fn start(
+    pub(super) fn start(
         &self,
         config: Config,
         all_threads: bool,
@@ -232,6 +232,8 @@ impl App {
             self.name(),
             config.workers
         );
+        #[cfg(feature = "tls")]
+        let config = with_tls_acceptor(config)?;
         let config = Arc::new(config);
         *super::lock(&self.inner.config) = Some(Arc::clone(&config));
         let routes: Arc<Routes> = self.frozen_routes();
@@ -263,7 +265,7 @@ impl App {
 
     /// Runs `main_process_stop` (within its share of the graceful timeout)
     /// and unfreezes the setup.
-    fn finish_run(&self) -> Result<(), Error> {
+    pub(super) fn finish_run(&self) -> Result<(), Error> {
         let graceful = self.running_config().map_or_else(
             || Config::default().graceful_timeout,
             |c| c.graceful_timeout,
@@ -312,6 +314,39 @@ fn exit_code(signal: i32) -> i32 {
     128 + signal
 }
 
+/// Builds the TLS acceptor the workers share, so that a bad certificate
+/// stops the start.
+#[cfg(feature = "tls")]
+fn with_tls_acceptor(mut config: Config) -> Result<Config, Error> {
+    if let Some(tls) = &config.tls {
+        let acceptor = crate::net::tls::TlsAcceptor::new(tls).map_err(Error::Tls)?;
+        config.tls_acceptor = Some(Arc::new(acceptor));
+    }
+    Ok(config)
+}
+
+/// Whether SIGHUP reloads the certificate: when the app serves TLS.
+fn reloads_on_hangup(config: &Config) -> bool {
+    #[cfg(feature = "tls")]
+    return config.tls.is_some();
+    #[cfg(not(feature = "tls"))]
+    {
+        let _ = config;
+        false
+    }
+}
+
+/// SIGHUP: reads the certificate files again; a failure keeps the old one.
+fn reload_on_hangup(app: &App) {
+    #[cfg(feature = "tls")]
+    match app.reload_tls() {
+        Ok(()) => log::info!("SIGHUP: certificate reloaded"),
+        Err(err) => log::error!("SIGHUP: certificate not reloaded, the old one stays: {err}"),
+    }
+    #[cfg(not(feature = "tls"))]
+    let _ = app;
+}
+
 /// Stops the app on the first SIGINT/SIGTERM and exits on the second, from
 /// a small thread of its own; uninstalls itself when dropped.
 struct StopOnSignal {
@@ -323,9 +358,12 @@ struct StopOnSignal {
 
 impl StopOnSignal {
     /// Installs the handlers.
-    fn install(app: &App) -> Result<Self, Error> {
-        use signal_hook::consts::{SIGINT, SIGTERM};
+    fn install(app: &App, hangup: bool) -> Result<Self, Error> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+        if hangup {
+            signals.add_signal(SIGHUP)?;
+        }
         let handle = signals.handle();
         let app = app.clone();
         let thread = std::thread::Builder::new()
@@ -333,6 +371,10 @@ impl StopOnSignal {
             .spawn(move || {
                 let mut received = 0;
                 for signal in signals.forever() {
+                    if signal == SIGHUP {
+                        reload_on_hangup(&app);
+                        continue;
+                    }
                     received += 1;
                     if received == 1 {
                         log::info!("signal {signal}: stopping gracefully (again to exit now)");

@@ -169,7 +169,7 @@ fn chunked_step(
             if line.len() == 2 {
                 return Ok((Some(2), BodyDecoder::Done));
             }
-            if line.contains(&0) {
+            if line.contains(&0) || !is_field_line(&line[..line.len() - 2]) {
                 return Err(ParseError::BadChunk);
             }
             let next = Chunked::Trailers(seen + line.len());
@@ -178,11 +178,26 @@ fn chunked_step(
     }
 }
 
+/// `field-name ":" ...` with a non-empty token name (RFC 9110 §5.1):
+/// trailers are dropped, but a malformed one makes the message invalid.
+fn is_field_line(line: &[u8]) -> bool {
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    colon > 0
+        && line[..colon]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
 /// The first line of `rest`, CRLF included, if complete. A bare LF, a CR
 /// inside the line, or a line longer than `max` is an error.
 fn crlf_line(rest: &[u8], max: usize) -> Result<Option<&[u8]>, ParseError> {
     let Some(lf) = rest.iter().position(|&b| b == b'\n') else {
-        if rest.len() > max {
+        // A CR anywhere but last is already a bare CR: fail now, not when
+        // (if ever) the line ends.
+        let early_cr = rest.iter().rev().skip(1).any(|&b| b == b'\r');
+        if rest.len() > max || early_cr {
             return Err(ParseError::BadChunk);
         }
         return Ok(None);
@@ -289,6 +304,11 @@ mod tests {
             (b"fffffffffffffffff\r\n", BadChunk),
             (b"5\r\nhelloXX0\r\n\r\n", BadChunk),
             (b"5\r\nhello\r\n0\r\nBad\ntrailer\r\n\r\n", BadChunk),
+            // A bare CR fails before its line ends (differential harness).
+            (b"5\r\nhello\r\n0\r\n\rY", BadChunk),
+            (b"5;a\rb", BadChunk),
+            (b"5\r\nhello\r\n0\r\nT,\r\n: v\r\n\r\n", BadChunk),
+            (b"5\r\nhello\r\n0\r\nNo colon\r\n\r\n", BadChunk),
             (b"65\r\n", BodyTooLarge),
             (b"ffffffffffffffff\r\n", BodyTooLarge),
         ];

@@ -36,7 +36,7 @@ use super::response::{Body, OnUpgrade, Response};
 use super::service::{Service, Shutdown};
 use super::status::StatusCode;
 use super::stream::BodyStream;
-use crate::net::TcpStream;
+use crate::net::Stream;
 use crate::rt::Sleep;
 
 /// Responses buffered beyond this many bytes are written at once.
@@ -68,7 +68,7 @@ impl From<ParseError> for End {
 
 /// Serves one connection until it closes (or is upgraded).
 pub(crate) async fn serve_connection<S: Service>(
-    stream: TcpStream,
+    stream: impl Into<Stream>,
     peer: SocketAddr,
     service: Rc<S>,
     limits: Rc<Limits>,
@@ -76,7 +76,7 @@ pub(crate) async fn serve_connection<S: Service>(
 ) {
     let head_deadline = Some(crate::rt::coarse_now() + limits.request_timeout);
     let mut conn = Conn {
-        io: stream,
+        io: stream.into(),
         peer,
         limits,
         shutdown,
@@ -111,7 +111,7 @@ fn far_future() -> Instant {
 /// One connection's state.
 struct Conn {
     /// The socket.
-    io: TcpStream,
+    io: Stream,
     /// The client's address.
     peer: SocketAddr,
     /// Sizes and timeouts.
@@ -610,7 +610,30 @@ impl Conn {
             }
         }
         self.wbuf.clear();
+        if self.io.has_pending_output() {
+            return self.flush_stream().await;
+        }
         Ok(())
+    }
+
+    /// Waits until the stream has sent what it holds back (TLS records
+    /// encrypted but not yet taken by the socket), as `flush` does.
+    async fn flush_stream(&mut self) -> Result<(), End> {
+        let deadline = crate::rt::coarse_now() + self.limits.response_timeout;
+        let outcome = poll_fn(|cx| {
+            if let Poll::Ready(result) = self.io.poll_flush(cx) {
+                return Poll::Ready(Some(result));
+            }
+            if poll_expired(&mut self.timer, cx, deadline) {
+                return Poll::Ready(None);
+            }
+            Poll::Pending
+        })
+        .await;
+        match outcome {
+            Some(Ok(())) => Ok(()),
+            Some(Err(_)) | None => Err(End::Quiet),
+        }
     }
 
     /// Reads into the buffer; when it would wait with nothing buffered the

@@ -70,6 +70,14 @@ mod tests;
 pub use body_stream::{BodyError, RequestBody};
 pub use cookie::{Cookie, CookieError, SameSite};
 pub use ctx::Ctx;
+
+/// The pieces `crate::fuzzing` drives directly.
+#[cfg(feature = "fuzzing")]
+pub(crate) use self::{
+    body::BodyDecoder,
+    parse::{parse_head, BodyKind},
+};
+
 pub use error::HttpError;
 pub use form::{Form, FormError, FormFile, FormLimits};
 pub use headers::Headers;

@@ -163,6 +163,7 @@ fn build_head(
         _ => return Err(ParseError::Malformed),
     };
     let method = Method::from_bytes(req.method.ok_or(ParseError::Malformed)?.as_bytes());
+    check_target_form(&method, target)?;
     let bytes = req
         .headers
         .iter()
@@ -187,7 +188,9 @@ fn build_head(
         headers,
         body,
         keep_alive,
-        expect_continue: framing.expect_continue,
+        // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0
+        // request MUST be ignored (no 100 is sent).
+        expect_continue: framing.expect_continue && version == Version::Http11,
         len,
     })
 }
@@ -240,6 +243,11 @@ impl Framing {
             0 | 1 => {}
             _ => return Err(ParseError::DuplicateHost),
         }
+        if self.transfer_encoding && version == Version::Http10 {
+            // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding
+            // has faulty framing (1.0 has no chunked coding).
+            return Err(ParseError::BadTransferEncoding);
+        }
         match (self.transfer_encoding, self.content_length) {
             (true, Some(_)) => Err(ParseError::LengthAndChunked),
             (true, None) => Ok(BodyKind::Chunked),
@@ -247,6 +255,48 @@ impl Framing {
             (false, Some(n)) => Ok(BodyKind::Length(n)),
         }
     }
+}
+
+/// RFC 9112 §3.2: the four request-target forms, each where it belongs:
+/// origin-form (`/path?query`) for any method but CONNECT, absolute-form
+/// (`scheme:...`) likewise, authority-form (`host:port`) only and always
+/// with CONNECT, asterisk-form (`*`) only with OPTIONS. Anything else
+/// (`p`, `HTTP/1.0/`) is no request target.
+fn check_target_form(method: &Method, target: &str) -> Result<(), ParseError> {
+    let connect = method.as_str() == "CONNECT";
+    let ok = if connect {
+        is_authority_form(target)
+    } else if target == "*" {
+        method.as_str() == "OPTIONS"
+    } else {
+        target.starts_with('/') || is_absolute_form(target)
+    };
+    match ok {
+        true => Ok(()),
+        false => Err(ParseError::Malformed),
+    }
+}
+
+/// `scheme ":" ...` with `scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`.
+fn is_absolute_form(target: &str) -> bool {
+    let Some((scheme, _)) = target.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.bytes();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+}
+
+/// `host ":" port`: a non-empty host without `/ ? # @`, a decimal port.
+fn is_authority_form(target: &str) -> bool {
+    let Some((host, port)) = target.rsplit_once(':') else {
+        return false;
+    };
+    !host.is_empty()
+        && !host.bytes().any(|b| matches!(b, b'/' | b'?' | b'#' | b'@'))
+        && !port.is_empty()
+        && port.len() <= 5
+        && port.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `1*DIGIT`, nothing else (no sign, no spaces inside, no list).
@@ -389,12 +439,53 @@ mod tests {
             (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", Malformed),
             (b"G\0T / HTTP/1.1\r\nHost: x\r\n\r\n", Malformed),
             (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", Malformed),
+            // Found by the differential harness (tests/differential).
+            (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", BadTransferEncoding),
+            (b"GET HTTP/1.0/ HTTP/1.1\r\nHost: x\r\n\r\n", Malformed),
+            (b"GET p HTTP/1.1\r\nHost: x\r\n\r\n", Malformed),
+            (b"GET * HTTP/1.1\r\nHost: x\r\n\r\n", Malformed),
+            (b"CONNECT / HTTP/1.1\r\nHost: x\r\n\r\n", Malformed),
+            (b"CONNECT x HTTP/1.1\r\nHost: x\r\n\r\n", Malformed),
+            (b"CONNECT http://x:80/ HTTP/1.1\r\nHost: x\r\n\r\n", Malformed),
         ];
         for (bytes, want) in table {
             match parse(bytes) {
                 Err(got) => assert_eq!(got, *want, "{:?}", String::from_utf8_lossy(bytes)),
                 Ok(other) => panic!("{:?} parsed: {other:?}", String::from_utf8_lossy(bytes)),
             }
+        }
+    }
+
+    #[test]
+    fn expect_100_continue_is_ignored_from_http10() {
+        let expect = |version: &str| {
+            let bytes = format!(
+                "POST / {version}\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n"
+            );
+            head(bytes.as_bytes()).expect_continue
+        };
+        assert!(expect("HTTP/1.1"));
+        assert!(!expect("HTTP/1.0"));
+    }
+
+    #[test]
+    fn the_four_target_forms_each_where_it_belongs() {
+        for (line, target) in [
+            ("GET /a?b HTTP/1.1", "/a?b"),
+            ("GET http://x/a HTTP/1.1", "http://x/a"),
+            ("GET x:80 HTTP/1.1", "x:80"),
+            ("OPTIONS * HTTP/1.1", "*"),
+            ("CONNECT x:443 HTTP/1.1", "x:443"),
+            ("CONNECT [::1]:443 HTTP/1.1", "[::1]:443"),
+            ("BREW /pot HTTP/1.1", "/pot"),
+        ] {
+            let bytes = format!("{line}\r\nHost: x\r\n\r\n");
+            if target == "x:80" {
+                // `x:80` is an absolute-URI with scheme `x` for GET.
+                assert!(parse(bytes.as_bytes()).is_ok(), "{line}");
+                continue;
+            }
+            assert_eq!(head(bytes.as_bytes()).target, target, "{line}");
         }
     }
 

@@ -9,12 +9,11 @@ use super::error::HttpError;
 use super::headers::Headers;
 use super::status::StatusCode;
 use super::stream::{channel, BodySender, BodyStream};
-use crate::net::TcpStream;
+use crate::net::Stream;
 
 /// Runs after a 101 response: gets the socket and the bytes already read
 /// past the request head, and owns the connection from then on.
-pub(crate) type OnUpgrade =
-    Box<dyn FnOnce(TcpStream, Vec<u8>) -> Pin<Box<dyn Future<Output = ()>>>>;
+pub(crate) type OnUpgrade = Box<dyn FnOnce(Stream, Vec<u8>) -> Pin<Box<dyn Future<Output = ()>>>>;
 
 /// A response body.
 pub(crate) enum Body {

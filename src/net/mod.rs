@@ -1,4 +1,6 @@
-//! Async TCP on the loop: [`TcpListener`] and [`TcpStream`].
+//! Async TCP on the loop: [`TcpListener`] and [`TcpStream`]; with the
+//! `tls` feature, TLS over it (`TlsConfig` and a rustls stream), and the
+//! `Stream` the HTTP and websocket layers see, which is either.
 //!
 //! Each type owns a non-blocking mio socket and a `Registration` with the
 //! reactor of the loop that created it, and every operation goes through the
@@ -9,8 +11,14 @@
 //! Both types stay on the thread of their loop (`!Send`).
 #![forbid(unsafe_code)]
 
+mod any;
 mod listener;
 mod stream;
+#[cfg(feature = "tls")]
+pub(crate) mod tls;
 
+pub(crate) use any::Stream;
 pub use listener::{ListenOptions, TcpListener};
 pub use stream::TcpStream;
+#[cfg(feature = "tls")]
+pub use tls::{TlsConfig, TlsError, TlsVersion};

@@ -433,6 +433,15 @@ impl TcpStream {
         (&self.io).write(buf)
     }
 
+    /// `Ready` once the peer has closed its side (FIN) or the connection
+    /// failed (reset), without reading any data; otherwise the task in
+    /// `cx` is woken by the next read event. For a reader that pauses
+    /// (back-pressure) but must still notice the peer leaving.
+    #[cfg_attr(not(feature = "ws"), allow(dead_code))] // the websocket driver's
+    pub(crate) fn poll_read_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.registration.poll_read_closed(cx)
+    }
+
     /// The read, through the reactor. A short read drains the readiness
     /// (see `Registration::clear_ready`).
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {

@@ -7,13 +7,21 @@
 //! cancel its helpers) within the grace period. A task that awaits nothing
 //! cancellation-aware never notices and is dropped at once.
 //!
-//! [`cancelled()`] is the explicit form: select on it next to other work.
-//! The app and websocket layers build their aware waits (events, `recv`)
-//! on [`take_cancel`], the crate-internal hook.
+//! [`cancellable`] makes any future aware: `cancellable(fut).await` is
+//! `Err(Cancelled)` when the task is cancelled while it waits, the Rust form
+//! of asyncio's `except CancelledError:`. [`cancelled()`] is the bare form:
+//! select on it next to other work. The app and websocket layers build their
+//! aware waits (events, `recv`) on [`take_cancel`], the crate-internal hook.
+//!
+//! A cancel is delivered **once**: after one aware await returned
+//! `Cancelled`, the task is in its grace period and later aware awaits
+//! behave as if no cancel had come (so cleanup can await freely); the grace
+//! period bounds it. Outside a task (the future given to `block_on`) nothing
+//! can cancel, so they never report one.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
 
 use super::context;
@@ -79,6 +87,12 @@ pub(crate) fn take_cancel() -> Option<Cancelled> {
 /// Completes when the current task is cancelled (and marks the cancel as
 /// observed); pending forever otherwise.
 ///
+/// "Otherwise" includes two cases that are easy to miss: awaited in the
+/// future given to `block_on` (not a task: nothing can cancel it), and
+/// awaited after this task already observed its cancel (a cancel is
+/// delivered once; the task is then in its grace period, which ends it).
+/// Select on it next to other work, or use [`cancellable`].
+///
 /// # Examples
 ///
 /// ```
@@ -119,4 +133,50 @@ impl Future for WaitCancelled {
             None => Poll::Pending,
         }
     }
+}
+
+/// Runs `future` unless the current task is cancelled first: `Ok(output)`
+/// when it completes, `Err(Cancelled)` when a cancel arrives while it waits
+/// (the cancel is then observed, and the task may clean up within its grace
+/// period; `future` is dropped, unpolled, when this returns).
+///
+/// This is asyncio's `try: await ... except CancelledError:` in Rust. A
+/// task sitting in a plain `sleep` is dropped at once when cancelled and
+/// never learns it; one sitting in `cancellable(sleep(..))` gets the error
+/// and runs its cleanup. A cancel pending before the first poll wins over
+/// a future that would be ready at once. Outside a task it never returns
+/// `Err`, and after the task observed its cancel once it only runs `future`
+/// (see [`cancelled()`]).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = sanio::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let worker = sanio::spawn(async {
+///         match sanio::cancellable(sanio::sleep(Duration::from_secs(3600))).await {
+///             Ok(()) => "slept",
+///             Err(_cancelled) => {
+///                 // Cleanup may await, within the grace period.
+///                 sanio::sleep(Duration::from_millis(1)).await;
+///                 "cleaned up"
+///             }
+///         }
+///     });
+///     sanio::rt::yield_now().await;
+///     worker.cancel();
+///     assert_eq!(worker.await, Ok("cleaned up"));
+/// });
+/// ```
+pub async fn cancellable<F: Future>(future: F) -> Result<F::Output, Cancelled> {
+    let mut future = pin!(future);
+    poll_fn(|cx| {
+        if let Some(cancelled) = take_cancel() {
+            return Poll::Ready(Err(cancelled));
+        }
+        future.as_mut().poll(cx).map(Ok)
+    })
+    .await
 }

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::clock::now;
 use super::time::{sleep_until, Sleep};
 
 /// What an [`Interval`] does when ticks were missed.
@@ -72,7 +73,7 @@ pub struct Interval {
 /// ```
 pub fn interval(period: Duration) -> Interval {
     assert!(!period.is_zero(), "`interval` period must be non-zero");
-    let now = Instant::now();
+    let now = now();
     Interval {
         period,
         next: now,
@@ -96,7 +97,7 @@ impl Interval {
     pub async fn tick(&mut self) -> Instant {
         (&mut self.sleep).await;
         let due = self.next;
-        let now = Instant::now();
+        let now = now();
         self.next = match self.missed {
             MissedTickBehavior::Burst => due + self.period,
             _ if now < due + self.period => due + self.period,

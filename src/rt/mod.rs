@@ -8,23 +8,26 @@
 //! [`Runtime::block_on`] polls the future it was given, then turns the loop
 //! until that future is done. One turn (`Core::turn` in `core/mod.rs`) is:
 //!
-//! 1. **Run ready tasks.** Pop task ids from the ready queue and poll each
-//!    task once, at most 256 per turn (a *budget*, so that tasks waking each
-//!    other cannot starve sockets and timers).
+//! 1. **Wait for I/O.** `epoll_wait` through mio: not at all if a task is
+//!    ready; until the nearest timer otherwise; forever if there is neither
+//!    (a socket or another thread will wake us). An idle loop uses no CPU.
+//!    For every socket that became ready, wake the task waiting on it.
 //! 2. **Take remote work.** Move wakes and spawns that other threads queued
 //!    (through a [`RuntimeHandle`] or a waker sent across threads) onto this
-//!    loop.
-//! 3. **Choose how long to sleep.** Zero if anything is ready; until the
-//!    nearest timer otherwise; forever if there is neither (a socket or
-//!    another thread will wake us). An idle loop uses no CPU.
-//! 4. **Poll the OS.** `epoll_wait` through mio; for every socket that became
-//!    ready, wake the task waiting to read or write it.
-//! 5. **Fire timers.** Wake every sleep whose deadline has passed, and drop
+//!    loop, right after the poll their wake interrupted.
+//! 3. **Fire timers.** Wake every sleep whose deadline has passed, and drop
 //!    cancelled tasks whose grace period is over.
+//! 4. **Run ready tasks.** Pop task ids from the ready queue and poll each
+//!    task once, at most 256 per turn (a *budget*, so that tasks waking each
+//!    other cannot starve sockets and timers).
+//!
+//! So whatever woke the loop (a socket, another thread, a timer) runs in the
+//! same turn. A host program that owns its main loop calls
+//! [`Runtime::turn`] itself instead of `block_on` (see `embed.rs`).
 //!
 //! # Reading order
 //!
-//! 1. [`task`](self) (`task.rs`): what a task is; ids with generations; the
+//! 1. `task.rs`: what a task is; ids with generations; the
 //!    stages of a task's life.
 //! 2. `waker.rs`: how a wake finds its way back to the loop, from this thread
 //!    or another one.
@@ -32,9 +35,13 @@
 //!    `core/handles.rs`: what `JoinHandle` and `TaskRef` ask of it.
 //! 4. `spawn.rs`, `join.rs`, `cancel.rs`: the API tasks use.
 //! 5. `reactor.rs`: mio, registrations and the one I/O idiom.
-//! 6. `time.rs`, `interval.rs`: timers.
-//! 7. `runtime.rs`, `context.rs`: the owner and how free functions find it.
+//! 6. `time.rs`, `interval.rs`: timers; `clock.rs`: the loop's clock, real
+//!    or paused for tests.
+//! 7. `runtime.rs`, `context.rs`: the owner and how free functions find it;
+//!    `embed.rs`: driving the loop from a host's own main loop.
 //! 8. `sync/`: oneshot, mpsc, notify, built on nothing but wakers.
+//! 9. `trace.rs`: the recorder behind trace mode (the one-line
+//!    `trace.record(..)` hooks in the files above), and its two outputs.
 //!
 //! # Cancellation, in four steps
 //!
@@ -49,8 +56,33 @@
 //!    having observed the cancel, it may run for the grace period, then it
 //!    is dropped. If it did not observe it (it sat in a `sleep`), it is
 //!    dropped at once.
-//! 4. Dropping runs the future's destructors; only then is the task marked
-//!    cancelled and its awaiters woken.
+//! 4. The task is marked cancelled (so a destructor asking about its own
+//!    task sees it cancelled), its future is dropped (the destructors run,
+//!    on the loop), and only then are its awaiters woken.
+//!
+//! # Testing time-based code: the paused clock
+//!
+//! Every deadline in `rt` (sleeps, intervals, timeouts, grace periods, and
+//! the HTTP layer's timeouts) is read from the loop's clock ([`now`]). A
+//! runtime made with [`Runtime::with_paused_clock`] stands still until
+//! [`advance`] moves it or, when nothing is ready, auto-advance jumps it to
+//! the next timer, so a test of a 30-second backoff is exact and instant:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let rt = sanio::Runtime::new().unwrap().with_paused_clock();
+//! rt.block_on(async {
+//!     let t0 = sanio::rt::now();
+//!     let retry = sanio::spawn(async {
+//!         for backoff in [1, 2, 4, 8] {
+//!             sanio::sleep(Duration::from_secs(backoff)).await;
+//!         }
+//!         sanio::rt::now()
+//!     });
+//!     assert_eq!(retry.await.unwrap() - t0, Duration::from_secs(15));
+//! });
+//! ```
 //!
 //! # Example
 //!
@@ -72,8 +104,10 @@
 //! ```
 
 mod cancel;
+mod clock;
 mod context;
 mod core;
+mod embed;
 mod interval;
 mod join;
 mod reactor;
@@ -82,19 +116,23 @@ mod spawn;
 pub mod sync;
 mod task;
 mod time;
+mod trace;
 mod waker;
 
-pub use cancel::{cancelled, Cancelled, WaitCancelled};
+pub use cancel::{cancellable, cancelled, Cancelled, WaitCancelled};
+pub use clock::{advance, now, Advance};
 pub use context::NoRuntime;
+pub use embed::{LoopBusy, Turn};
 pub use interval::{interval, Interval, MissedTickBehavior};
 pub use join::{JoinError, JoinHandle, TaskRef};
 pub use runtime::{stats, Runtime, RuntimeClosed, RuntimeHandle, Stats};
 pub use spawn::{spawn, spawn_named, try_spawn, yield_now, YieldNow};
 pub use task::{TaskId, TaskState};
 pub use time::{sleep, sleep_until, timeout, Elapsed, Sleep};
+pub use trace::{TraceLog, TRACE_OUT_ENV};
 
 pub(crate) use cancel::take_cancel;
+pub(crate) use clock::coarse_now;
 pub(crate) use core::panic_message;
 pub(crate) use reactor::{Direction, Registration};
 pub(crate) use spawn::{poll_catching, CatchUnwind};
-pub(crate) use time::coarse_now;

@@ -35,6 +35,7 @@ use slab::Slab;
 
 use super::context;
 use super::core::Core;
+use super::trace::{Trace, What};
 
 /// The token of the cross-thread `mio::Waker`; never a slab key.
 const WAKER_TOKEN: Token = Token(usize::MAX);
@@ -101,21 +102,29 @@ impl Reactor {
         Ok((reactor, waker))
     }
 
+    /// The epoll descriptor (the registry's clone of it), for a foreign
+    /// poller.
+    pub(crate) fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.registry)
+    }
+
     /// How many sockets are registered.
     pub(crate) fn len(&self) -> usize {
         self.ios.borrow().len()
     }
 
-    /// Step 4 of a turn: waits for I/O (at most `timeout`; `None` = until
+    /// Step 1 of a turn: waits for I/O (at most `timeout`; `None` = until
     /// something happens) and wakes the tasks whose sockets became ready.
-    pub(crate) fn poll(&self, timeout: Option<Duration>) {
+    /// Returns how many events the OS reported (remote wakes included).
+    pub(crate) fn poll(&self, timeout: Option<Duration>, trace: &Trace) -> usize {
         let mut events = self.events.borrow_mut();
         if let Err(err) = self.poll.borrow_mut().poll(&mut events, timeout) {
             if err.kind() != io::ErrorKind::Interrupted {
                 log::error!("polling for I/O failed: {err}");
             }
-            return;
+            return 0;
         }
+        let count = events.iter().count();
         let mut to_wake = self.to_wake.borrow_mut();
         {
             let mut ios = self.ios.borrow_mut();
@@ -125,6 +134,11 @@ impl Reactor {
                 let Some(io) = ios.get_mut(event.token().0) else {
                     continue; // the waker token, or a socket already dropped
                 };
+                trace.record(|| What::Io {
+                    token: event.token().0,
+                    read: event.is_readable(),
+                    write: event.is_writable(),
+                });
                 let read_closed = event.is_read_closed() || event.is_error();
                 let write_closed = event.is_write_closed() || event.is_error();
                 if event.is_readable() || read_closed {
@@ -140,6 +154,7 @@ impl Reactor {
             }
         }
         to_wake.drain(..).for_each(Waker::wake);
+        count
     }
 }
 
@@ -182,7 +197,10 @@ impl Registration {
     ///
     /// 1. If the cached readiness says "not ready", store the waker and
     ///    return `Pending`; the reactor wakes us when it changes.
-    /// 2. Otherwise try `op`. `WouldBlock` means the readiness was used up:
+    /// 2. If this poll of the task has used up its I/O budget
+    ///    ([`IO_BUDGET`](super::core::IO_BUDGET) operations), yield once:
+    ///    wake the task and return `Pending`, so the rest of the loop runs.
+    /// 3. Otherwise try `op`. `WouldBlock` means the readiness was used up:
     ///    clear it and go to 1. Anything else (data, EOF, an error) is the
     ///    answer.
     pub(crate) fn poll_io<R>(
@@ -196,6 +214,10 @@ impl Registration {
                 self.set_waker(direction, cx.waker());
                 return Poll::Pending;
             }
+            if !self.core.take_io_budget() {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             match op() {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     self.clear_ready(direction);
@@ -203,6 +225,19 @@ impl Registration {
                 result => return Poll::Ready(result),
             }
         }
+    }
+
+    /// `Ready` once the peer closed its side or the socket failed (the
+    /// sticky flags above); otherwise stores the reader's waker and returns
+    /// `Pending`. Reads nothing: a reader holding off for back-pressure
+    /// still learns that the peer left.
+    pub(crate) fn poll_read_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let closed = self.core.reactor.ios.borrow()[self.key].read_closed;
+        if closed {
+            return Poll::Ready(());
+        }
+        self.set_waker(Direction::Read, cx.waker());
+        Poll::Pending
     }
 
     /// Whether the cached readiness allows a try in `direction`.

@@ -83,6 +83,102 @@ impl Runtime {
         self
     }
 
+    /// Pauses the loop's clock, for tests: time stands still at the moment
+    /// of this call and moves only when [`advance`](crate::rt::advance)
+    /// moves it or, with auto-advance (on by default), when the loop has
+    /// nothing to do and the next timer is due. Sleeps, intervals, timeouts,
+    /// grace periods and connection timeouts then take no real time. See
+    /// the module doc of `rt/clock.rs` and [`with_auto_advance`](Self::with_auto_advance)
+    /// for how this meets real I/O.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = sanio::Runtime::new().unwrap().with_paused_clock();
+    /// let start = std::time::Instant::now();
+    /// let result = rt.block_on(async {
+    ///     // A 30-second timeout elapses at once, at exactly 30 s on the clock.
+    ///     let t0 = sanio::rt::now();
+    ///     let slow = sanio::timeout(Duration::from_secs(30), std::future::pending::<()>()).await;
+    ///     (slow, sanio::rt::now() - t0)
+    /// });
+    /// assert_eq!(result, (Err(sanio::rt::Elapsed), Duration::from_secs(30)));
+    /// assert!(start.elapsed() < Duration::from_secs(30));
+    /// ```
+    pub fn with_paused_clock(self) -> Self {
+        self.core.clock.pause();
+        self
+    }
+
+    /// Turns auto-advance of a paused clock on (the default) or off.
+    ///
+    /// With it on, an idle loop (no task ready, no remote work, no I/O event
+    /// in a poll that does not wait) jumps the clock to the next timer: a
+    /// client on another thread that has not written *yet* does not hold
+    /// the clock back. With it off, the loop waits in `epoll_wait` for I/O
+    /// as usual and timers fire only when [`advance`](Self::advance) or
+    /// [`sanio::rt::advance`](crate::rt::advance) moves the clock: the mode
+    /// for tests that mix real sockets with a paused clock. No effect on a
+    /// real clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = sanio::Runtime::new().unwrap().with_paused_clock().with_auto_advance(false);
+    /// // `async`: a sleep made inside the loop measures from the loop's clock
+    /// // (one made outside measures from the real time).
+    /// let sleeper = rt.spawn(async { sanio::sleep(Duration::from_secs(10)).await });
+    /// rt.advance(Duration::from_secs(9));
+    /// assert!(!sleeper.is_finished());
+    /// rt.advance(Duration::from_secs(1));
+    /// assert!(sleeper.is_finished());
+    /// ```
+    pub fn with_auto_advance(self, on: bool) -> Self {
+        self.core.clock.set_auto_advance(on);
+        self
+    }
+
+    /// Moves a paused clock forward by `duration`, firing every timer due on
+    /// the way at its own deadline and running the tasks each one wakes,
+    /// then returns; [`sanio::rt::advance`](crate::rt::advance) from outside
+    /// the loop. On a real clock, it sleeps for `duration` while driving the
+    /// loop.
+    ///
+    /// # Panics
+    ///
+    /// Panics if a sanio loop is already running on this thread, as
+    /// [`block_on`](Self::block_on) does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = sanio::Runtime::new().unwrap().with_paused_clock();
+    /// let t0 = rt.now();
+    /// rt.advance(Duration::from_millis(1500));
+    /// assert_eq!(rt.now() - t0, Duration::from_millis(1500));
+    /// ```
+    pub fn advance(&self, duration: Duration) {
+        self.block_on(super::clock::advance(duration));
+    }
+
+    /// The time on this loop's clock (see [`sanio::rt::now`](crate::rt::now)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = sanio::Runtime::new().unwrap().with_paused_clock();
+    /// assert_eq!(rt.now(), rt.now()); // paused: time stands still
+    /// ```
+    pub fn now(&self) -> std::time::Instant {
+        self.core.clock.now()
+    }
+
     /// Runs `future` to completion on this thread, driving every task,
     /// socket and timer of the loop meanwhile, and returns its output.
     ///
@@ -116,11 +212,12 @@ impl Runtime {
         loop {
             if self.core.take_main_woken() {
                 main_waker.clear_scheduled();
+                self.core.reset_io_budget();
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                     return output;
                 }
             }
-            self.core.turn();
+            self.core.turn(None);
         }
     }
 
@@ -160,6 +257,11 @@ impl Runtime {
         }
     }
 
+    /// The loop.
+    pub(crate) fn core(&self) -> &Rc<Core> {
+        &self.core
+    }
+
     /// Counts of what the loop holds now.
     ///
     /// # Examples
@@ -179,6 +281,7 @@ impl Drop for Runtime {
         // this loop; if another loop is running here, drop without it.
         let _enter = context::enter(&self.core);
         self.core.shutdown();
+        super::trace::dump_at_exit(&self.core.trace);
     }
 }
 
@@ -191,7 +294,7 @@ impl fmt::Debug for Runtime {
 }
 
 /// Clears the "running" mark when `block_on` returns or unwinds.
-struct ResetRunning<'a>(&'a Core);
+pub(crate) struct ResetRunning<'a>(pub(crate) &'a Core);
 
 impl Drop for ResetRunning<'_> {
     fn drop(&mut self) {

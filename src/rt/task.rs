@@ -11,11 +11,15 @@
 //!
 //! ```text
 //!            poll                 poll -> Ready
-//!  Running ---------> Polling ------------------> Finished (output kept for the JoinHandle)
+//!    Idle ---------> Polling ------------------> Finished (output kept for the JoinHandle)
 //!     ^                  |   \--- panic --------> Panicked
 //!     +---- Pending -----+
-//!  Running --- cancel not observed / grace over --> Cancelled (future dropped)
+//!    Idle --- cancel not observed / grace over --> Cancelled (future dropped)
 //! ```
+//!
+//! `Idle` is the loop's word (the future sits in its slot between polls);
+//! the public [`TaskState`] says `Pending` (never polled yet) or `Running`
+//! (polled, not ended) for both `Idle` and `Polling`.
 //!
 //! A slot is freed as soon as the task has ended *and* no handle refers to
 //! it, so a finished task nobody awaits costs nothing.
@@ -109,7 +113,7 @@ impl fmt::Display for TaskId {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TaskState {
-    /// Spawned, not polled yet.
+    /// Spawned, not polled yet (not to be confused with `Poll::Pending`).
     Pending,
     /// Polled at least once and not ended.
     Running,
@@ -186,8 +190,8 @@ pub(crate) type BoxFuture = Pin<Box<dyn ErasedFuture>>;
 
 /// The stage a slot is in; see the module doc for the transitions.
 pub(crate) enum Stage {
-    /// The future, waiting to be polled.
-    Running(BoxFuture),
+    /// The future, in its slot between polls (or before the first).
+    Idle(BoxFuture),
     /// The future has been moved out of the slot and is being polled right
     /// now; the executor puts it back when the poll returns `Pending`.
     Polling,
@@ -258,8 +262,9 @@ impl Task {
     /// The state as seen from outside.
     pub(crate) fn state(&self) -> TaskState {
         match self.stage {
-            Stage::Running(_) | Stage::Polling if !self.polled => TaskState::Pending,
-            Stage::Running(_) | Stage::Polling => TaskState::Running,
+            // A `Polling` task has been polled: `poll_task` sets `polled`.
+            Stage::Idle(_) if !self.polled => TaskState::Pending,
+            Stage::Idle(_) | Stage::Polling => TaskState::Running,
             Stage::Finished(_) => TaskState::Done,
             Stage::Cancelled => TaskState::Cancelled,
             Stage::Panicked => TaskState::Panicked,

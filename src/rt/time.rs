@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use super::context;
 use super::core::{Core, TimerEvent};
+use super::trace::What;
 
 /// The key of one timer entry: its deadline and a unique sequence number.
 pub(crate) type TimerKey = (Instant, u64);
@@ -137,6 +138,14 @@ impl Sleep {
 
     /// Moves the deadline; the sleep waits for the new one.
     ///
+    /// A sleep that was polled (and so has a timer) keeps waking the task
+    /// that polled it: moved earlier, its timer moves at once, so the task
+    /// is woken at the new deadline even if nothing polls the sleep
+    /// meanwhile; moved later, the old timer stays and, when it fires, the
+    /// next poll sees the clock short of the deadline and registers again
+    /// (so a deadline pushed back on every request costs one table update
+    /// per period, not one per push).
+    ///
     /// # Examples
     ///
     /// ```
@@ -148,24 +157,31 @@ impl Sleep {
     /// assert_eq!(sleep.deadline(), soon);
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
-        // Moving the deadline later keeps the current entry: when it fires
-        // early, `poll` sees the clock short of the deadline and registers
-        // again. So a deadline pushed back on every request costs one
-        // table update per period, not one per push.
-        let keeps_entry = self
-            .entry
-            .as_ref()
-            .is_some_and(|(_, (registered, _))| *registered <= deadline);
-        if !keeps_entry {
-            self.deregister();
-        }
         self.deadline = deadline;
+        let Some((core, key)) = &mut self.entry else {
+            return;
+        };
+        if key.0 <= deadline {
+            return;
+        }
+        let mut timers = core.timers.borrow_mut();
+        match timers.remove(*key) {
+            Some(event) => *key = timers.insert(deadline, event),
+            None => {
+                // Fired already: the next poll looks at the clock.
+                drop(timers);
+                self.entry = None;
+            }
+        }
     }
 
     /// Removes the timer entry, if any.
     fn deregister(&mut self) {
         if let Some((core, key)) = self.entry.take() {
             let removed = core.timers.borrow_mut().remove(key);
+            if removed.is_some() {
+                core.trace.record(|| What::TimerRemove);
+            }
             drop(removed); // drops the waker outside the borrow
         }
     }
@@ -187,16 +203,18 @@ impl Future for Sleep {
                 return Poll::Pending;
             }
         }
-        if Instant::now() >= self.deadline {
+        if super::clock::now() >= self.deadline {
             self.entry = None; // fired (or never registered)
             return Poll::Ready(());
         }
-        // Not registered yet, or the entry fired early (epoll's millisecond
-        // rounding, or a deadline moved later by `reset`): register.
+        // Not registered yet, or the entry fired at a deadline that `reset`
+        // has since moved later: register (again).
         let Ok(core) = context::current() else {
             // `Future::poll` cannot return an error; a sleep needs a loop.
             panic!("`sanio::sleep` polled outside a sanio runtime");
         };
+        let after = self.deadline.saturating_duration_since(core.clock.now());
+        core.trace.record(|| What::TimerInsert(after));
         let key = core
             .timers
             .borrow_mut()
@@ -221,7 +239,9 @@ impl fmt::Debug for Sleep {
     }
 }
 
-/// Waits for `duration`.
+/// Waits for `duration`, measured from now on the loop's clock (the real
+/// time when called outside a loop: make sleeps inside the loop on a runtime
+/// with a [paused clock](super::Runtime::with_paused_clock)).
 ///
 /// # Panics
 ///
@@ -234,7 +254,7 @@ impl fmt::Debug for Sleep {
 /// rt.block_on(sanio::sleep(std::time::Duration::from_millis(1)));
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let deadline = Instant::now()
+    let deadline = super::clock::now()
         .checked_add(duration)
         .unwrap_or_else(far_future);
     sleep_until(deadline)
@@ -261,17 +281,9 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     }
 }
 
-/// The loop's clock: when the current turn's poll for I/O returned, or the
-/// real time off a loop. A turn is short, so a deadline computed from it is
-/// early by microseconds at most; it saves a clock read per use on hot
-/// paths (a connection computes several deadlines per request).
-pub(crate) fn coarse_now() -> Instant {
-    context::with_current(|core| core.now()).unwrap_or_else(|_| Instant::now())
-}
-
 /// About thirty years from now: what "sleep forever" means.
 fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+    super::clock::now() + Duration::from_secs(86_400 * 365 * 30)
 }
 
 /// The error of [`timeout`]: the deadline passed first.

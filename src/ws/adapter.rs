@@ -19,7 +19,7 @@
 use std::io::{self, Read, Write};
 use std::task::{Context, Poll, Waker};
 
-use crate::net::TcpStream;
+use crate::net::Stream;
 
 /// Capacity kept by an emptied outbound buffer; more is released, so a
 /// connection that once sent a large message does not keep its memory.
@@ -29,7 +29,7 @@ const KEEP_CAPACITY: usize = 16 * 1024;
 #[derive(Debug)]
 pub(super) struct NonBlocking {
     /// The connection.
-    stream: TcpStream,
+    stream: Stream,
     /// Bytes tungstenite wrote that the socket has not taken yet.
     out: Vec<u8>,
     /// How much of `out` has been written. INVARIANT: `out_pos <= out.len()`.
@@ -45,7 +45,7 @@ pub(super) struct NonBlocking {
 
 impl NonBlocking {
     /// Wraps a connected stream.
-    pub(super) fn new(stream: TcpStream) -> Self {
+    pub(super) fn new(stream: Stream) -> Self {
         Self {
             stream,
             out: Vec::new(),
@@ -72,6 +72,17 @@ impl NonBlocking {
     /// Whether the last read found no data.
     pub(super) fn read_blocked(&self) -> bool {
         self.read_blocked
+    }
+
+    /// Whether the peer closed its side (FIN) or the connection failed
+    /// (reset), seen without reading any data; when not, the driver is
+    /// woken by the next read event.
+    pub(super) fn peer_left(&self) -> bool {
+        let Some(waker) = &self.waker else {
+            return false;
+        };
+        let mut cx = Context::from_waker(waker);
+        self.stream.poll_read_closed(&mut cx).is_ready()
     }
 
     /// The end of a connection that had a close handshake (or failed with
@@ -122,7 +133,7 @@ impl NonBlocking {
         if self.out.capacity() > KEEP_CAPACITY {
             self.out.shrink_to(KEEP_CAPACITY);
         }
-        Poll::Ready(Ok(()))
+        self.stream.poll_flush(cx)
     }
 
     /// Drops the written prefix once it is most of the buffer, so a

@@ -6,7 +6,7 @@ use std::time::Duration;
 ///
 /// `Default` gives: messages and frames up to 1 MiB, a keepalive ping every
 /// 20 s answered within 20 s, 32 incoming messages buffered before reading
-/// pauses, 64 KiB of outbound bytes pending before `send` waits, and 5 s to
+/// pauses ([`QueueFull::Pause`]), 64 KiB of outbound bytes pending before `send` waits, and 5 s to
 /// finish a close handshake.
 ///
 /// # Examples
@@ -39,6 +39,8 @@ pub struct WsConfig {
     /// Incoming messages buffered before the socket stops being read.
     /// INVARIANT: at least 1.
     incoming_queue: usize,
+    /// What a full incoming queue does.
+    queue_full: QueueFull,
     /// Outbound bytes pending above which `send` waits.
     outbound_buffer: usize,
     /// How long a close handshake (or flushing the last bytes) may take
@@ -67,6 +69,7 @@ impl WsConfig {
             ping_interval: Some(Duration::from_secs(20)),
             ping_timeout: Some(Duration::from_secs(20)),
             incoming_queue: 32,
+            queue_full: QueueFull::Pause,
             outbound_buffer: 64 * 1024,
             close_timeout: Duration::from_secs(5),
         }
@@ -142,6 +145,23 @@ impl WsConfig {
     /// ```
     pub const fn incoming_queue(mut self, messages: usize) -> Self {
         self.incoming_queue = if messages == 0 { 1 } else { messages };
+        self
+    }
+
+    /// Sets what happens when a message arrives while the incoming queue
+    /// is full (see [`QueueFull`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sanio::{QueueFull, WsConfig};
+    ///
+    /// // A handler that only pushes and never reads.
+    /// let config = WsConfig::new().on_queue_full(QueueFull::Drop);
+    /// assert_eq!(config.queue_full(), QueueFull::Drop);
+    /// ```
+    pub const fn on_queue_full(mut self, policy: QueueFull) -> Self {
+        self.queue_full = policy;
         self
     }
 
@@ -230,6 +250,17 @@ impl WsConfig {
         self.incoming_queue
     }
 
+    /// What a full incoming queue does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sanio::WsConfig::new().queue_full(), sanio::QueueFull::Pause);
+    /// ```
+    pub const fn queue_full(&self) -> QueueFull {
+        self.queue_full
+    }
+
     /// Outbound bytes pending above which `send` waits.
     ///
     /// # Examples
@@ -269,6 +300,47 @@ impl WsConfig {
             .max_message_size(Some(self.max_message_size))
             .max_frame_size(Some(self.max_frame_size))
     }
+}
+
+/// What the driver does while the incoming queue is full (the handler
+/// has not taken [`WsConfig::incoming_queue`] messages yet).
+///
+/// Whatever the policy, the peer **leaving** is always seen: a FIN or a
+/// reset ends the connection and cancels the handler, even while reading is
+/// paused (the reactor reports a closed read side without any data being
+/// read).
+///
+/// | policy  | incoming data | pings from the peer | its close frame |
+/// |---------|---------------|---------------------|-----------------|
+/// | `Pause` | waits in TCP (back-pressure) | answered once there is room | seen once there is room; FIN/reset at once |
+/// | `Drop`  | discarded while full, logged | answered at once | seen at once |
+/// | `Close` | fails the connection with 1008 | answered at once | seen at once |
+///
+/// `Pause` (the default) loses nothing and suits handlers that read. A
+/// push-only handler that never calls `recv` should use `Drop` (the
+/// peer's chatter is ignored, pings and the close handshake keep working)
+/// or `Close` (a peer that talks to a push-only endpoint is refused).
+/// While paused, the keepalive does not count the peer's silence against
+/// it: its pongs cannot be read.
+///
+/// # Examples
+///
+/// ```
+/// use sanio::{QueueFull, WsConfig};
+///
+/// let strict = WsConfig::new().incoming_queue(8).on_queue_full(QueueFull::Close);
+/// assert_eq!(strict.queue_full(), QueueFull::Close);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum QueueFull {
+    /// Stop reading until the handler takes a message.
+    Pause,
+    /// Keep reading; discard data messages that find the queue full.
+    Drop,
+    /// Keep reading; a data message that finds the queue full closes the
+    /// connection with 1008 (policy violation).
+    Close,
 }
 
 /// Bytes read from the socket at a time (tungstenite's default is 128 KiB,

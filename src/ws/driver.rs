@@ -2,11 +2,11 @@
 //!
 //! It keeps reading whether or not a handler is in `recv()`, so pings are
 //! answered, keepalive pings go out, and a close frame, EOF or reset is
-//! noticed at once, while it reads. Incoming data messages go to a bounded
-//! queue; while it is full, reading pauses (back-pressure reaches the peer
-//! through TCP), and so does noticing: a close or a lost connection is then
-//! seen when the handler receives and reading resumes, or when a write
-//! fails.
+//! noticed at once. Incoming data messages go to a bounded queue; while it
+//! is full, the [`QueueFull`] policy applies: reading pauses (back-pressure
+//! reaches the peer through TCP; a FIN or reset is still seen, through the
+//! reactor's readiness, without reading), or messages are dropped, or the
+//! connection fails with 1008.
 //! Everything written (messages from `send`, pongs, close frames) lands in
 //! the adapter's outbound buffer, and the driver drains it as the socket
 //! allows.
@@ -18,6 +18,13 @@
 //!   \--peer's close frame, protocol error (we send 1002/1007/1009)--> Draining
 //!   \--EOF, reset, dead peer--------------------------------------------------------> Closed
 //! ```
+//!
+//! A protocol error (or a message over the limit) found after data messages
+//! that are still queued does not fail the connection at once: reading
+//! stops, and the failure takes effect when the handler has taken every
+//! queued message and asks for the next one (so the replies to messages
+//! sent before the error go out first, as Autobahn's strict cases expect),
+//! or after the close timeout, whichever comes first.
 //!
 //! Leaving `Open` for any reason but our own `close()` means the client
 //! went away: the handler task is cancelled ("websocket closed") so that a
@@ -40,7 +47,7 @@ use tungstenite::protocol::frame::CloseFrame;
 
 use super::adapter::NonBlocking;
 use super::keepalive::{KeepAlive, KeepAliveAction};
-use super::{CloseCode, Message, WsConfig};
+use super::{CloseCode, Message, QueueFull, WsConfig};
 use crate::rt::{Cancelled, TaskId, TaskRef};
 
 /// tungstenite's socket over the non-blocking adapter.
@@ -97,6 +104,21 @@ pub(super) struct State {
     /// A cancel `recv` took while messages were still buffered: reported
     /// to that task once the buffer is drained.
     pub(super) deferred_cancel: Option<(TaskId, Cancelled)>,
+    /// A failure found while data messages were still queued: applied when
+    /// the handler asks for more with the queue empty, or at the deadline.
+    failing: Option<Failure>,
+}
+
+/// A deferred failure: the close code and reason to send, and when to send
+/// them at the latest.
+#[derive(Debug)]
+struct Failure {
+    /// The close code (1002, 1007, 1009).
+    code: CloseCode,
+    /// The reason (the error).
+    reason: String,
+    /// When to fail even if the handler has not read everything.
+    deadline: Instant,
 }
 
 impl State {
@@ -114,6 +136,7 @@ impl State {
             driver: None,
             handler,
             deferred_cancel: None,
+            failing: None,
         }
     }
 
@@ -184,6 +207,7 @@ impl State {
     fn close_now(&mut self) {
         self.peer_gone();
         self.phase = Phase::Closed;
+        self.failing = None;
         self.conn = None; // closes the socket and frees its registration
         self.handler = None;
         self.driver = None;
@@ -204,9 +228,35 @@ impl State {
             log::debug!("websocket connection lost: {err}");
             return self.close_now();
         };
-        log::info!("closing websocket with {code}: {err}");
+        let handler_waits = !self.recv_waiters.is_empty();
+        if self.phase != Phase::Open || (self.incoming.is_empty() && handler_waits) {
+            return self.fail_with(code, &err.to_string());
+        }
+        // Messages that came before the error are answered first.
+        log::debug!("websocket error after queued messages, failing once they are read: {err}");
+        self.failing = Some(Failure {
+            code,
+            reason: err.to_string(),
+            deadline: Instant::now() + self.config.close_timeout_duration(),
+        });
+    }
+
+    /// Applies a deferred failure (see the module doc); true if there was
+    /// one.
+    pub(super) fn apply_failure(&mut self) -> bool {
+        let Some(failure) = self.failing.take() else {
+            return false;
+        };
+        self.fail_with(failure.code, &failure.reason);
+        self.wake_driver();
+        true
+    }
+
+    /// Fails the connection: queues a close frame with `code`, then drains.
+    fn fail_with(&mut self, code: CloseCode, reason: &str) {
+        log::info!("closing websocket with {code}: {reason}");
         if let Some(conn) = &mut self.conn {
-            if let Err(err) = conn.close(Some(close_frame(code, &err.to_string()))) {
+            if let Err(err) = conn.close(Some(close_frame(code, reason))) {
                 log::debug!("websocket close frame not queued: {err}");
             }
         }
@@ -214,18 +264,27 @@ impl State {
     }
 
     /// Reads and handles frames until the socket has nothing more, the
-    /// queue is full, or the connection stops reading.
+    /// queue is full (and the policy pauses), or the connection stops
+    /// reading.
     fn read_frames(&mut self) {
         loop {
             let Some(conn) = &mut self.conn else { return };
             let open = self.phase == Phase::Open;
-            if matches!(self.phase, Phase::Draining(_) | Phase::Closed) {
+            if matches!(self.phase, Phase::Draining(_) | Phase::Closed) || self.failing.is_some() {
+                self.keepalive.on_frame(); // nothing is read: not the peer's silence
                 return;
             }
-            if open && self.incoming.len() >= self.config.incoming_queue_len() {
+            if open
+                && self.config.queue_full() == QueueFull::Pause
+                && self.incoming.len() >= self.config.incoming_queue_len()
+            {
                 // Paused: pongs cannot be seen, so do not hold their absence
-                // against the peer.
+                // against the peer. Its leaving is seen without reading.
                 self.keepalive.on_frame();
+                if conn.get_ref().peer_left() {
+                    log::debug!("websocket peer left while reading was paused");
+                    self.close_now();
+                }
                 return;
             }
             match conn.read() {
@@ -261,11 +320,24 @@ impl State {
             // next read; a pong or frame needs nothing more.
             _ => return,
         };
-        if open {
-            self.incoming.push_back(data);
-            self.recv_waiters.drain(..).for_each(Waker::wake);
+        if !open {
+            return; // while closing, data is dropped: the handler asked to stop
         }
-        // While closing, data is dropped: the handler asked to stop.
+        if self.incoming.len() >= self.config.incoming_queue_len() {
+            match self.config.queue_full() {
+                // Not reached: reading pauses before the queue overflows.
+                QueueFull::Pause => {}
+                QueueFull::Drop => {
+                    log::debug!("websocket incoming queue full; message dropped");
+                    return;
+                }
+                QueueFull::Close => {
+                    return self.fail_with(CloseCode::POLICY, "incoming queue full");
+                }
+            }
+        }
+        self.incoming.push_back(data);
+        self.recv_waiters.drain(..).for_each(Waker::wake);
     }
 
     /// Acts on the timers: keepalive while open, the close deadline after.
@@ -273,6 +345,13 @@ impl State {
     fn on_time(&mut self, now: Instant) -> Option<Instant> {
         match self.phase {
             Phase::Open => {
+                if let Some(failure) = &self.failing {
+                    if failure.deadline > now {
+                        return Some(failure.deadline);
+                    }
+                    self.apply_failure();
+                    return self.on_time(now);
+                }
                 match self.keepalive.on_time(now) {
                     KeepAliveAction::Wait => {}
                     KeepAliveAction::Ping => {

@@ -20,7 +20,9 @@
 //!   becomes writable.
 //! - It reads all the time: pongs answer pings, keepalive pings go out
 //!   (`keepalive.rs`), a silent peer is dropped, and a close frame, EOF or
-//!   reset is noticed at once. Data messages queue (bounded) for `recv`.
+//!   reset is noticed at once. Data messages queue (bounded) for `recv`;
+//!   a full queue pauses reading, drops or fails ([`QueueFull`]), and a
+//!   FIN or reset is seen even while paused.
 //! - Protocol errors close with 1002, invalid UTF-8 with 1007, a message
 //!   over the limit with 1009; the server echoes a client's close and
 //!   closes TCP first.
@@ -39,7 +41,7 @@ mod keepalive;
 mod message;
 mod socket;
 
-pub use config::WsConfig;
+pub use config::{QueueFull, WsConfig};
 pub use message::{CloseCode, Message, WsError};
 pub use socket::WebSocket;
 

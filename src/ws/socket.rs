@@ -16,7 +16,7 @@ use std::task::{Context, Poll, Waker};
 use super::adapter::NonBlocking;
 use super::driver::{drive, Phase, Shared, State};
 use super::{CloseCode, Message, WsConfig, WsError};
-use crate::net::TcpStream;
+use crate::net::Stream;
 use crate::rt::{take_cancel, TaskRef};
 
 /// One websocket connection, as seen by its handler.
@@ -82,9 +82,13 @@ impl WebSocket {
     /// # Panics
     ///
     /// Outside a sanio runtime (a `TcpStream` cannot exist there).
-    pub(crate) fn start(stream: TcpStream, leftover: Vec<u8>, config: &WsConfig) -> WebSocket {
+    pub(crate) fn start(
+        stream: impl Into<Stream>,
+        leftover: Vec<u8>,
+        config: &WsConfig,
+    ) -> WebSocket {
         let conn = tungstenite::WebSocket::from_partially_read(
-            NonBlocking::new(stream),
+            NonBlocking::new(stream.into()),
             leftover,
             tungstenite::protocol::Role::Server,
             Some(config.tungstenite()),
@@ -287,6 +291,8 @@ impl WebSocket {
         if let Some(cancelled) = cancel.or_else(|| take_deferred(&mut state)) {
             return Poll::Ready(Err(WsError::Cancelled(cancelled)));
         }
+        // Every message sent before a protocol error was taken: fail now.
+        state.apply_failure();
         if state.phase != Phase::Open {
             return Poll::Ready(Ok(None));
         }

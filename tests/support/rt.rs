@@ -5,9 +5,12 @@
 
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use sanio::Runtime;
@@ -36,6 +39,67 @@ pub fn run_on<F: Future>(rt: &Runtime, fut: F) -> F::Output {
             .await
             .expect("hang guard: the test did not finish in time")
     })
+}
+
+/// Runs `fut` on a fresh runtime with a [paused clock](Runtime::with_paused_clock).
+pub fn run_paused<F: Future>(fut: F) -> F::Output {
+    let rt = Runtime::new()
+        .expect("create a runtime")
+        .with_paused_clock();
+    run_paused_on(&rt, fut)
+}
+
+/// Runs `fut` on `rt` (whose clock is paused), failing the test if it hangs.
+///
+/// The hang guard of [`run_on`] is a sanio timeout, which a paused clock
+/// would fire at once; this one counts real time on a watchdog thread and
+/// wakes the loop from there. It adds no timer to the loop.
+pub fn run_paused_on<F: Future>(rt: &Runtime, fut: F) -> F::Output {
+    let alarm = Arc::new(Alarm::default());
+    let (done, done_rx) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn({
+        let alarm = Arc::clone(&alarm);
+        move || {
+            if let Err(RecvTimeoutError::Timeout) = done_rx.recv_timeout(HANG_GUARD) {
+                alarm.ring();
+            }
+        }
+    });
+    let output = rt.block_on(async {
+        let mut fut = pin!(fut);
+        poll_fn(|cx| {
+            assert!(
+                !alarm.poll_rung(cx),
+                "hang guard: the test did not finish in time"
+            );
+            fut.as_mut().poll(cx)
+        })
+        .await
+    });
+    drop(done);
+    watchdog.join().expect("the watchdog thread");
+    output
+}
+
+/// A flag another thread sets, waking the loop that waits on it.
+#[derive(Default)]
+struct Alarm {
+    rung: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Alarm {
+    fn ring(&self) {
+        self.rung.store(true, Ordering::SeqCst);
+        if let Some(waker) = self.waker.lock().expect("alarm lock").take() {
+            waker.wake();
+        }
+    }
+
+    fn poll_rung(&self, cx: &mut Context<'_>) -> bool {
+        *self.waker.lock().expect("alarm lock") = Some(cx.waker().clone());
+        self.rung.load(Ordering::SeqCst)
+    }
 }
 
 /// Polls `fut` once with the current task's waker.

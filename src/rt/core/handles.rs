@@ -47,7 +47,7 @@ impl Core {
         cx: &mut Context<'_>,
     ) -> Poll<Result<Box<dyn Any>, JoinError>> {
         let polled = self.with_task(id, |task| match &mut task.stage {
-            Stage::Running(_) | Stage::Polling => {
+            Stage::Idle(_) | Stage::Polling => {
                 match &task.join_waker {
                     Some(w) if w.will_wake(cx.waker()) => {}
                     _ => task.join_waker = Some(cx.waker().clone()),

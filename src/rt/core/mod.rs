@@ -22,9 +22,12 @@ use std::time::{Duration, Instant};
 use futures_task::waker_ref;
 use slab::Slab;
 
+use super::clock::Clock;
+use super::embed::Turn;
 use super::reactor::Reactor;
 use super::task::{BoxFuture, CancelState, Stage, Task, TaskId};
 use super::time::Timers;
+use super::trace::{Trace, What};
 use super::waker::{Remote, Shared, TaskWaker};
 use super::Stats;
 
@@ -36,6 +39,13 @@ mod handles;
 /// at least every `BUDGET` task polls. The cost is one `epoll_wait` per
 /// `BUDGET` polls, a few nanoseconds per task.
 const BUDGET: usize = 256;
+
+/// How many I/O operations one poll of a task may make before its next
+/// operation yields once (tokio uses the same number). Without it, a task
+/// whose sockets never run dry (an accept loop under a connection storm, a
+/// client pipelining without pause) would hold the loop: no other task,
+/// timer or socket would run until it met `WouldBlock`.
+pub(crate) const IO_BUDGET: u32 = 128;
 
 /// The grace period a task gets, after it observed a cancel, to finish its
 /// async cleanup before it is dropped, unless the runtime or the cancel
@@ -73,8 +83,12 @@ pub(crate) struct Core {
     shared: Arc<Shared>,
     /// Default grace period of a cancelled task that observed its cancel.
     grace: Cell<Duration>,
-    /// When the last turn's poll returned (see [`Core::now`]).
-    now: Cell<Instant>,
+    /// The loop's time: real, or paused for tests.
+    pub(crate) clock: Clock,
+    /// I/O operations the task being polled may still make in this poll.
+    io_budget: Cell<u32>,
+    /// The trace recorder: off unless the runtime asked for it.
+    pub(crate) trace: Trace,
 }
 
 impl Core {
@@ -85,7 +99,7 @@ impl Core {
         Ok(Self {
             tasks: RefCell::new(Slab::new()),
             ready: RefCell::new(VecDeque::new()),
-            main_woken: Cell::new(true),
+            main_woken: Cell::new(false),
             next_generation: Cell::new(0),
             current: Cell::new(None),
             running: Cell::new(false),
@@ -93,7 +107,9 @@ impl Core {
             timers: RefCell::new(Timers::new()),
             shared: Arc::new(Shared::new(waker)),
             grace: Cell::new(DEFAULT_GRACE),
-            now: Cell::new(Instant::now()),
+            clock: Clock::new(),
+            io_budget: Cell::new(IO_BUDGET),
+            trace: Trace::off(),
         })
     }
 
@@ -122,14 +138,36 @@ impl Core {
         self.grace.set(grace);
     }
 
-    /// Puts a task on the ready queue. Only called by its waker, which
-    /// guarantees it is not there already.
+    /// Puts a task on the ready queue. Called by its waker (on this thread)
+    /// or, for a wake from another thread, by `drain_remote`; both come
+    /// after the waker's `scheduled` flag was set, which guarantees the id
+    /// is not queued already. `block_on` schedules the main future itself.
     pub(crate) fn schedule(&self, id: TaskId) {
+        self.trace.record(|| What::wake(id, self.current.get()));
+        self.enqueue(id);
+    }
+
+    /// Puts a scheduled task on the ready queue (the main future: marks it
+    /// woken).
+    fn enqueue(&self, id: TaskId) {
         if id == TaskId::MAIN {
             self.main_woken.set(true);
         } else {
             self.ready.borrow_mut().push_back(id);
         }
+    }
+
+    /// Gives the task about to be polled its full [`IO_BUDGET`].
+    pub(crate) fn reset_io_budget(&self) {
+        self.io_budget.set(IO_BUDGET);
+    }
+
+    /// Spends one I/O operation of the current poll's budget; `false` when
+    /// it is spent (the operation should yield).
+    pub(crate) fn take_io_budget(&self) -> bool {
+        let left = self.io_budget.get();
+        self.io_budget.set(left.saturating_sub(1));
+        left > 0
     }
 
     /// Takes the "main future was woken" flag.
@@ -153,12 +191,13 @@ impl Core {
         let entry = tasks.vacant_entry();
         let key = u32::try_from(entry.key()).expect("a loop holds fewer than 2^32 tasks");
         let id = TaskId { key, generation };
+        self.trace.record(|| What::Spawn(id, name.clone()));
         let waker = self.new_waker(id);
         waker
             .scheduled
             .store(true, std::sync::atomic::Ordering::Relaxed);
         let mut task = Task {
-            stage: Stage::Running(future),
+            stage: Stage::Idle(future),
             waker: Some(waker),
             join_waker: None,
             extra: None,
@@ -186,74 +225,109 @@ impl Core {
 
     // ----- one turn of the loop -------------------------------------------
 
-    /// One turn: the steps listed in the module doc of `rt`.
-    pub(crate) fn turn(&self) {
-        self.run_ready();
-        self.drain_remote();
-        let timeout = self.poll_timeout();
-        self.reactor.poll(timeout);
-        let now = Instant::now();
-        self.now.set(now);
-        self.fire_timers(now);
-    }
-
-    /// The time the last `epoll_wait` returned: a clock read shared by
-    /// everything that runs in one turn (deadlines of timeouts, the `Date`
-    /// header), at most one turn old.
-    pub(crate) fn now(&self) -> Instant {
-        self.now.get()
-    }
-
-    /// Step 1: polls up to [`BUDGET`] ready tasks.
-    fn run_ready(&self) {
-        for _ in 0..BUDGET {
-            let next = self.ready.borrow_mut().pop_front();
-            match next {
-                Some(id) => self.poll_task(id),
-                None => break,
+    /// One turn: the steps listed in the module doc of `rt`. The OS poll
+    /// waits at most `max_wait` (`None`: as long as timers allow).
+    pub(crate) fn turn(&self, max_wait: Option<Duration>) -> Turn {
+        let timeout = self.poll_timeout(max_wait);
+        self.trace.record(|| What::WaitStart);
+        let io_events = self.reactor.poll(timeout, &self.trace);
+        self.trace.record(|| What::WaitEnd(io_events));
+        let remote_items = self.drain_remote();
+        if io_events == 0 && self.clock.auto_advances() && !self.has_ready_work() {
+            // A paused clock and nothing to do: jump to the next timer.
+            if let Some(next) = self.timers.borrow().next_deadline() {
+                self.clock.advance_to(next);
             }
+        }
+        let timers_fired = self.fire_timers(self.clock.tick());
+        let tasks_polled = self.run_ready();
+        Turn {
+            tasks_polled,
+            io_events,
+            remote_items,
+            timers_fired,
+            // Remote work needs no mention: it makes the descriptor readable.
+            more_work: self.main_woken.get() || !self.ready.borrow().is_empty(),
         }
     }
 
-    /// Step 2: moves work queued by other threads onto this loop.
-    fn drain_remote(&self) {
-        for item in self.shared.drain_remote() {
+    /// Whether a task (or the main future) is ready to run, or other threads
+    /// queued work.
+    pub(crate) fn has_ready_work(&self) -> bool {
+        self.main_woken.get() || !self.ready.borrow().is_empty() || self.shared.remote_len() > 0
+    }
+
+    /// Step 1: how long the reactor may sleep. Zero when work is ready (poll
+    /// I/O, do not wait); until the nearest timer otherwise; forever when
+    /// there is no timer (only I/O or another thread can wake us then); and
+    /// never longer than `max_wait`.
+    fn poll_timeout(&self, max_wait: Option<Duration>) -> Option<Duration> {
+        if self.main_woken.get() || !self.ready.borrow().is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let next = self.timers.borrow().next_deadline();
+        let timers = next.and_then(|next| self.clock.wait_for(next));
+        match (timers, max_wait) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Step 2: moves work queued by other threads onto this loop, right
+    /// after the poll that their wake interrupted, so that it runs in step 4
+    /// of this same turn. Returns how many items it took.
+    fn drain_remote(&self) -> usize {
+        let items = self.shared.drain_remote();
+        let count = items.len();
+        for item in items {
             match item {
-                Remote::Wake(id) => self.schedule(id),
+                Remote::Wake(id) => {
+                    self.trace.record(|| What::remote_wake(id));
+                    self.enqueue(id);
+                }
                 Remote::Spawn(future) => {
                     self.spawn(Box::pin(future), None, 0);
                 }
             }
         }
+        count
     }
 
-    /// Step 3: how long the reactor may sleep. Zero when work is ready (poll
-    /// I/O, do not wait); until the nearest timer otherwise; forever when
-    /// there is no timer (only I/O or another thread can wake us then).
-    fn poll_timeout(&self) -> Option<Duration> {
-        if self.main_woken.get() || !self.ready.borrow().is_empty() {
-            return Some(Duration::ZERO);
-        }
-        let next = self.timers.borrow().next_deadline()?;
-        Some(next.saturating_duration_since(Instant::now()))
-    }
-
-    /// Step 5: fires every timer whose deadline has passed.
-    fn fire_timers(&self, now: Instant) {
+    /// Step 3: fires every timer whose deadline has passed. Returns how many
+    /// fired.
+    pub(crate) fn fire_timers(&self, now: Instant) -> usize {
+        let mut fired = 0;
         loop {
             let due = self.timers.borrow_mut().pop_due(now);
             match due {
-                Some(TimerEvent::Wake(waker)) => waker.wake(),
+                Some(TimerEvent::Wake(waker)) => {
+                    self.trace.record(|| What::TimerFire);
+                    waker.wake();
+                }
                 Some(TimerEvent::GraceOver(id)) => {
+                    self.trace.record(|| What::GraceOver(id));
                     let overran = self.with_task(id, |task| task.cancel == CancelState::Observed);
                     if overran == Some(true) {
                         log::debug!("task {id} overran its cancel grace period; dropping it");
                         self.drop_task(id);
                     }
                 }
-                None => break,
+                None => return fired,
+            }
+            fired += 1;
+        }
+    }
+
+    /// Step 4: polls up to [`BUDGET`] ready tasks. Returns how many it polled.
+    fn run_ready(&self) -> usize {
+        for polled in 0..BUDGET {
+            let next = self.ready.borrow_mut().pop_front();
+            match next {
+                Some(id) => self.poll_task(id),
+                None => return polled,
             }
         }
+        BUDGET
     }
 
     // ----- polling a task -------------------------------------------------
@@ -261,10 +335,10 @@ impl Core {
     /// Polls one task, then records how the poll ended.
     fn poll_task(&self, id: TaskId) {
         let taken = self.with_task(id, |task| {
-            let Stage::Running(_) = task.stage else {
+            let Stage::Idle(_) = task.stage else {
                 return None;
             };
-            let Stage::Running(future) = std::mem::replace(&mut task.stage, Stage::Polling) else {
+            let Stage::Idle(future) = std::mem::replace(&mut task.stage, Stage::Polling) else {
                 unreachable!("checked just above");
             };
             task.polled = true;
@@ -279,16 +353,25 @@ impl Core {
         let waker_ref = waker_ref(&waker);
         let mut cx = Context::from_waker(&waker_ref);
         self.current.set(Some(id));
+        self.reset_io_budget();
+        self.trace.record(|| What::PollStart(id));
         let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll_erased(&mut cx)));
-        self.current.set(None);
+        self.trace.record(|| What::poll_end(id, &polled));
+        // The task stays current while the loop files the poll's outcome:
+        // its destructors run as part of it, and the wakes of its awaiters
+        // are its own.
         match polled {
             Ok(Poll::Pending) => self.after_pending(id, future, waker, cancel_before),
-            Ok(Poll::Ready(output)) => self.finish(id, Stage::Finished(Some(output)), None),
+            Ok(Poll::Ready(output)) => {
+                drop_catching(id, "its finished future", future);
+                self.finish(id, Stage::Finished(Some(output)), None);
+            }
             Err(payload) => {
-                drop(future);
+                drop_catching(id, "its future after a panic", future);
                 self.finish(id, Stage::Panicked, Some(panic_message(&*payload)));
             }
         }
+        self.current.set(None);
     }
 
     /// A poll returned `Pending`: put the future back, and apply step 3 of
@@ -301,7 +384,7 @@ impl Core {
         cancel_before: CancelState,
     ) {
         let arm_grace = self.with_task(id, |task| {
-            task.stage = Stage::Running(future);
+            task.stage = Stage::Idle(future);
             if cancel_before == CancelState::None && task.cancel == CancelState::Requested {
                 // Cancelled during this poll, when the waker was out of the
                 // slot: schedule the poll that delivers it.
@@ -323,7 +406,9 @@ impl Core {
         match arm_grace {
             Some(Err(())) => self.drop_task(id),
             Some(Ok(Some(grace))) => {
-                let deadline = Instant::now() + grace.unwrap_or(self.grace.get());
+                let grace = grace.unwrap_or(self.grace.get());
+                self.trace.record(|| What::TimerInsert(grace));
+                let deadline = self.clock.now() + grace;
                 let key = self
                     .timers
                     .borrow_mut()
@@ -346,6 +431,7 @@ impl Core {
         }
         let ended = self.with_task(id, |task| {
             task.stage = stage;
+            self.trace.record(|| What::End(id, task.state()));
             if let Some(message) = panic {
                 task.extra_mut().panic_message = Some(message);
             }
@@ -360,17 +446,17 @@ impl Core {
             self.timers.borrow_mut().remove(key);
         }
         let removed = unreferenced.then(|| self.tasks.borrow_mut().remove(id.key as usize));
-        drop(removed); // drops an unclaimed output, outside the borrow
+        drop_catching(id, "its unclaimed output", removed); // outside the borrow
         join_waker.into_iter().chain(others).for_each(Waker::wake);
     }
 
-    /// Step 4 of the cancel model: drops the future (its destructors run
-    /// here, on the loop), then marks the task cancelled and wakes its
+    /// Step 4 of the cancel model: marks the task cancelled, drops the
+    /// future (its destructors run here, on the loop), then wakes its
     /// awaiters, in that order.
     pub(crate) fn drop_task(&self, id: TaskId) {
         let future = self.with_task(id, |task| {
             match std::mem::replace(&mut task.stage, Stage::Cancelled) {
-                Stage::Running(future) => Some(future),
+                Stage::Idle(future) => Some(future),
                 other => {
                     task.stage = other; // ended already, or being polled
                     None
@@ -380,12 +466,8 @@ impl Core {
         let Some(Some(future)) = future else {
             return;
         };
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(future))) {
-            log::error!(
-                "task {id} panicked while being dropped: {}",
-                panic_message(&*payload)
-            );
-        }
+        self.trace.record(|| What::Dropped(id));
+        drop_catching(id, "its cancelled future", future);
         self.finish(id, Stage::Cancelled, None);
     }
 
@@ -399,6 +481,7 @@ impl Core {
     /// the task is already cleaning up. "Cancel now" (a zero grace) drops a
     /// task at the next turn however long an earlier cancel gave it.
     pub(crate) fn cancel(&self, id: TaskId, message: Option<String>, grace: Option<Duration>) {
+        self.trace.record(|| What::CancelRequested(id));
         let waker = self.with_task(id, |task| {
             if task.state().is_finished() {
                 return None;
@@ -432,7 +515,7 @@ impl Core {
         if extra.grace.unwrap_or(default) > grace {
             extra.grace = Some(grace);
         }
-        let deadline = Instant::now() + grace;
+        let deadline = self.clock.now() + grace;
         let Some(armed) = extra.grace_timer.filter(|armed| armed.0 > deadline) else {
             return;
         };
@@ -441,12 +524,14 @@ impl Core {
         extra.grace_timer = Some(timers.insert(deadline, TimerEvent::GraceOver(id)));
     }
 
-    /// Step 2: the hook every cancellation-aware await calls. If the current
+    /// Step 2 of the cancel model: the hook every cancellation-aware await
+    /// calls. If the current
     /// task has a cancel pending, marks it observed and returns its message.
     pub(crate) fn take_cancel(&self) -> Option<Option<String>> {
         let id = self.current.get()?;
         self.with_task(id, |task| {
             (task.cancel == CancelState::Requested).then(|| {
+                self.trace.record(|| What::CancelObserved(id));
                 task.cancel = CancelState::Observed;
                 task.extra.as_ref().and_then(|e| e.cancel_message.clone())
             })
@@ -469,7 +554,7 @@ impl Core {
                 .tasks
                 .borrow()
                 .iter()
-                .filter(|(_, task)| matches!(task.stage, Stage::Running(_)))
+                .filter(|(_, task)| matches!(task.stage, Stage::Idle(_)))
                 .map(|(key, task)| TaskId {
                     key: key as u32,
                     generation: task.generation,
@@ -480,7 +565,9 @@ impl Core {
             }
             ids.into_iter().for_each(|id| self.drop_task(id));
         }
-        drop(self.shared.close());
+        for item in self.shared.close() {
+            drop_catching(TaskId::MAIN, "a future spawned from another thread", item);
+        }
         self.ready.borrow_mut().clear();
         let timers = std::mem::take(&mut *self.timers.borrow_mut());
         drop(timers);
@@ -501,6 +588,18 @@ impl Core {
             io_registrations: self.reactor.len(),
             remote_queue: self.shared.remote_len(),
         }
+    }
+}
+
+/// Drops `value` (a task's future or output: user code), catching a panic
+/// of its destructor so that it cannot escape the loop; `what` names it in
+/// the log.
+fn drop_catching<T>(id: TaskId, what: &str, value: T) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
+        log::error!(
+            "task {id}: dropping {what} panicked: {}",
+            panic_message(&*payload)
+        );
     }
 }
 

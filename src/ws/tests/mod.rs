@@ -7,6 +7,7 @@
 
 mod echo;
 mod goaway;
+mod overflow;
 mod protocol;
 
 use std::future::Future;

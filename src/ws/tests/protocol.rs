@@ -64,3 +64,67 @@ fn bad_handshakes_are_refused() {
     }
     assert!(server.finish().is_empty(), "no handler ran");
 }
+
+/// Echoes until `recv` ends, then reports it.
+async fn echo_until_end(ws: WebSocket, events: Events) {
+    while let Some(message) = ws.recv().await {
+        let _ = events.send(format!("echo: {:?}", ws.send(message).await));
+    }
+    let _ = events.send("recv ended".into());
+}
+
+#[test]
+fn messages_before_a_protocol_error_are_answered_before_the_close() {
+    // Autobahn 3.2, 4.1.3, 5.15: one write holds good messages, then the
+    // error, then a ping that must go unanswered.
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("reserved bit", masked(0xa1, b"bad")),
+        ("reserved opcode", masked(0x85, b"")),
+        ("continuation with nothing to continue", masked(0x00, b"x")),
+    ];
+    let server = serve(WsConfig::new(), cases.len(), echo_until_end);
+    for (name, bad) in &cases {
+        let mut raw = Raw::connect(server.addr, &[]);
+        let good = [masked(0x01, b"fra"), masked(0x80, b"gment"), text("two")].concat();
+        raw.send(&[good, bad.clone(), masked(0x89, b"late")].concat());
+        let (code, seen) = raw.close_code();
+        assert_eq!(code, Some(1002), "{name}");
+        assert_eq!(
+            seen,
+            [0x1, 0x1],
+            "{name}: both echoes, no pong, then the close"
+        );
+        assert!(raw.wait_eof(), "{name}: the server closes TCP");
+    }
+    let events = server.finish();
+    let echoed = events.iter().filter(|e| *e == "echo: Ok(())").count();
+    let ended = events.iter().filter(|e| *e == "recv ended").count();
+    assert_eq!(
+        (echoed, ended),
+        (2 * cases.len(), cases.len()),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_handler_that_stops_reading_is_failed_at_the_close_timeout() {
+    let config = WsConfig::new().close_timeout(Duration::from_millis(200));
+    let server = serve(config, 1, |ws: WebSocket, events: Events| async move {
+        let first = ws.recv().await;
+        let _ = events.send(format!("got {first:?}"));
+        let cancelled = crate::cancelled().await; // never reads again
+        let _ = events.send(cancelled.to_string());
+    });
+    let mut raw = Raw::connect(server.addr, &[]);
+    raw.send(&[text("one"), text("two"), masked(0xc1, b"bad")].concat());
+    assert_eq!(raw.close_code(), (Some(1002), vec![]));
+    assert!(raw.wait_eof());
+    drop(raw);
+    assert_eq!(
+        server.finish(),
+        [
+            "got Some(Text(\"one\"))".to_owned(),
+            "cancelled: websocket closed".to_owned()
+        ]
+    );
+}
