@@ -1466,7 +1466,10 @@
 //!   and later awaits still work) deletes the key with a compare-and-delete
 //!   script, so another instance takes over without waiting for expiry.
 //! - **Readiness.** `app.health()` reads the stop flag that `app.stop()`
-//!   sets first, so `/readyz` says 503 the moment a drain begins.
+//!   sets first, so `/readyz` says 503 the moment a drain begins; with
+//!   [`Config::drain_delay`](crate::Config::drain_delay) the worker waits
+//!   that long (a sleep raced against a second stop) before it cancels its
+//!   acceptor, so the balancer hears "not ready" instead of "refused".
 //!
 //! `tests/cluster.rs` starts a real `redis-server` and checks each promise:
 //! delivery to all four workers of two instances, recovery after Redis is

@@ -39,6 +39,9 @@ pub struct Config {
     /// How long a graceful stop may take: in-flight requests, then task
     /// cleanup; the stop listeners get a quarter of it per phase on top.
     pub(crate) graceful_timeout: Duration,
+    /// How long a graceful stop keeps accepting and serving, not ready,
+    /// before it stops accepting.
+    pub(crate) drain_delay: Duration,
     /// HTTP limits and timeouts.
     pub(crate) limits: Limits,
     /// Log one line per request through `log` (target `sanio::access`).
@@ -76,6 +79,7 @@ impl Default for Config {
             backlog: 1024,
             reuse_port: true,
             graceful_timeout: Duration::from_secs(15),
+            drain_delay: Duration::ZERO,
             limits: Limits::default(),
             access_log: false,
             handle_signals: true,
@@ -230,6 +234,26 @@ impl Config {
     /// ```
     pub fn graceful_timeout(mut self, timeout: Duration) -> Self {
         self.graceful_timeout = timeout;
+        self
+    }
+
+    /// Sets the drain delay (none by default): at a graceful stop, the
+    /// time during which the app says it is not ready (503 from the
+    /// readiness route of [`App::add_health_routes`](crate::App::add_health_routes))
+    /// while it still accepts connections and serves requests as usual, so
+    /// that a load balancer polling readiness stops sending before
+    /// connections are refused or closed. Set it to the balancer's check
+    /// interval times its failure threshold. The graceful timeout starts
+    /// after it. A second [`App::stop`](crate::App::stop) ends it early
+    /// (a second SIGINT/SIGTERM exits at once, as always).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().drain_delay(std::time::Duration::from_secs(5));
+    /// ```
+    pub fn drain_delay(mut self, delay: Duration) -> Self {
+        self.drain_delay = delay;
         self
     }
 

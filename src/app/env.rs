@@ -194,6 +194,9 @@ pub(super) fn apply<F: Fn(&str) -> Option<String>>(
     if let Some(timeout) = vars.seconds("SANIO_GRACEFUL_TIMEOUT")? {
         config.graceful_timeout = timeout;
     }
+    if let Some(delay) = vars.seconds("SANIO_DRAIN_DELAY")? {
+        config.drain_delay = delay;
+    }
     if let Some(on) = vars.switch("SANIO_ACCESS_LOG")? {
         config.access_log = on;
     }
@@ -429,6 +432,7 @@ mod tests {
             ("SANIO_BACKLOG", "64"),
             ("SANIO_REUSE_PORT", "off"),
             ("SANIO_GRACEFUL_TIMEOUT", "2.5"),
+            ("SANIO_DRAIN_DELAY", "4"),
             ("SANIO_ACCESS_LOG", "yes"),
             ("SANIO_HANDLE_SIGNALS", "0"),
             ("SANIO_MAX_HEAD_BYTES", "16K"),
@@ -448,6 +452,7 @@ mod tests {
         assert_eq!(config.backlog, 64);
         assert!(!config.reuse_port && config.access_log && !config.handle_signals);
         assert_eq!(config.graceful_timeout, Duration::from_millis(2500));
+        assert_eq!(config.drain_delay, Duration::from_secs(4));
         let l = &config.limits;
         assert_eq!(
             (l.max_head_bytes, l.max_uri_bytes, l.max_headers),

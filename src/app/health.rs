@@ -3,9 +3,11 @@
 //!
 //! *Live*: the app runs and every worker's loop is open. *Ready*: live and
 //! not draining; readiness turns false the moment a graceful stop begins
-//! (`app.stop()`, SIGINT/SIGTERM), before connections are closed, so a
-//! balancer polling it stops sending new requests while in-flight ones
-//! finish. The Redis bridge's state (feature `redis`) is reported but does
+//! (`app.stop()`, SIGINT/SIGTERM), before connections are closed. With a
+//! [drain delay](crate::Config::drain_delay) the workers then go on
+//! accepting and serving for that long, so a balancer polling readiness
+//! (on a kept-alive connection or a new one) reads 503 and stops sending
+//! before any connection is refused or closed. The Redis bridge's state (feature `redis`) is reported but does
 //! not make an instance unready: a Redis outage should not take every
 //! instance out of the balancer at once.
 
