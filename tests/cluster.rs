@@ -3,109 +3,17 @@
 //! this process are two instances, each with two workers.
 #![cfg(feature = "redis")]
 
+mod support;
+
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sanio::app::cluster::{ClusterError, Lease};
 use sanio::{App, Config, Event, Server};
-
-/// Hang guard for everything that waits.
-const GUARD: Duration = Duration::from_secs(60);
-
-/// A redis-server child on a free port; killed when dropped.
-struct Redis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut redis = Redis { port, child: None };
-        redis.spawn();
-        redis
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (apt-get install redis-server)");
-        self.child = Some(child);
-        wait_for("redis-server to accept", || self.command("PING") == "+PONG");
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    /// One inline command; the first line of the reply ("" on failure).
-    fn command(&self, line: &str) -> String {
-        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
-            return String::new();
-        };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-        if stream.write_all(format!("{line}\r\n").as_bytes()).is_err() {
-            return String::new();
-        }
-        let mut reply = Vec::new();
-        let mut byte = [0];
-        while !reply.ends_with(b"\r\n") {
-            match stream.read(&mut byte) {
-                Ok(1) => reply.push(byte[0]),
-                _ => return String::new(),
-            }
-        }
-        String::from_utf8_lossy(&reply).trim_end().to_owned()
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Polls `done` until true; panics after [`GUARD`].
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < GUARD,
-            "hang guard: waited too long for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A unique prefix so that tests sharing nothing do not cross.
-fn prefix() -> String {
-    format!("t{:016x}", fastrand_u64())
-}
-
-fn fastrand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(Instant::now().elapsed().as_nanos());
-    hasher.finish()
-}
+use support::redis::{prefix, wait_for, Redis};
 
 /// Deliveries seen: (instance name, worker, event name, origin).
 type Seen = Arc<Mutex<Vec<(String, usize, String, Option<String>)>>>;
