@@ -1474,4 +1474,6 @@
 //! `tests/cluster.rs` starts a real `redis-server` and checks each promise:
 //! delivery to all four workers of two instances, recovery after Redis is
 //! killed and restarted, takeover from a dead holder, and the immediate
-//! handover on a graceful stop.
+//! handover on a graceful stop; `tests/cluster_demo.rs` does the same with
+//! two demo processes, a `/feed` websocket on each worker of the receiving
+//! one, `kill -9` and SIGTERM.
