@@ -9,8 +9,11 @@
 //! next to the code, and each example runs as a test.
 //!
 //! Section 10 repeats every example of Sanic's "Background tasks" page in
-//! Rust, and says where sanio differs on purpose; section 11 drives the
-//! loop from a host's own main loop and reads a trace of it.
+//! Rust, and says where sanio differs on purpose; section 11 goes beyond
+//! it (scoped, supervised, singleton, visible and leak-checked tasks);
+//! section 12 is the app on day two (middleware, blueprints, state, files,
+//! forms); section 13 drives the loop from a host's own main loop and
+//! reads a trace of it.
 //!
 //! # 1. A future and a waker
 //!
@@ -1002,7 +1005,8 @@
 //! [`add_named_task`](crate::App::add_named_task). Then
 //! [`get_task`](crate::App::get_task) finds it,
 //! [`cancel_task`](crate::App::cancel_task) cancels it and resolves once it
-//! is gone (with its final state), [`tasks`](crate::App::tasks) lists this
+//! is gone (with a [`CancelOutcome`](crate::CancelOutcome): graceful,
+//! dropped or already finished, and the final state), [`tasks`](crate::App::tasks) lists this
 //! worker's named tasks, finished ones included, and
 //! [`purge_tasks`](crate::App::purge_tasks) forgets every finished,
 //! failed, cancelled or panicked one.
@@ -1021,7 +1025,7 @@
 //!     let task = app.get_task("slow_task")?;
 //!     assert_eq!(task.name(), Some("slow_task"));
 //!
-//!     assert_eq!(app.cancel_task("slow_task").await?, TaskState::Cancelled);
+//!     assert_eq!(app.cancel_task("slow_task").await?.state(), TaskState::Cancelled);
 //!
 //!     let names: Vec<String> = app.tasks().iter().map(|t| t.name().unwrap().to_owned()).collect();
 //!     assert_eq!(names, ["slow_task"]); // still listed, as cancelled
@@ -1062,7 +1066,7 @@
 //!     app.add_named_task("quick", async { Err::<(), _>("failed early") })?;
 //!     sanio::rt::yield_now().await;
 //!     // Finished already: its state comes back, no error is raised again.
-//!     assert_eq!(app.cancel_task("quick").await?, TaskState::Failed);
+//!     assert_eq!(app.cancel_task("quick").await?.state(), TaskState::Failed);
 //!     // A finished name can be used again.
 //!     app.add_named_task("quick", async {})?;
 //!
@@ -1184,7 +1188,75 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # 11. The app on day two: middleware, blueprints, state, files, forms
+//! # 11. Tasks beyond Sanic
+//!
+//! Source: `src/app/scope.rs`, `supervise.rs`, `anywhere.rs`, `remote.rs`,
+//! `names.rs`, `dump.rs`, `leaks.rs`, `info.rs`; `src/rt/dump.rs`.
+//!
+//! - **Scoped tasks.** [`Request::add_task`](crate::Request::add_task)
+//!   starts a task that ends with its handler, however the handler ends
+//!   (return, error, panic, client gone, graceful stop): the receiver
+//!   pattern above without its `cancel_task`. A guard held for the
+//!   handler's run cancels the scope's tasks when it drops.
+//! - **Child tasks.** [`App::add_child_task`](crate::App::add_child_task)
+//!   from inside a task: cancelling the parent cancels the subtree, and the
+//!   parent's [`Task::wait`](crate::Task::wait) (so `cancel_task`) returns
+//!   once the children ended. [`Task::detach`](crate::Task::detach) hands a
+//!   child to the worker.
+//! - **Supervision.** [`App::task`](crate::App::task) gives a restart
+//!   policy ([`Restart`](crate::Restart)), a [`Backoff`](crate::Backoff)
+//!   (exponential, jittered, between a minimum and a maximum), a cap of N
+//!   restarts in a window, and a [`PanicPolicy`](crate::PanicPolicy) (the
+//!   app default is [`Config::task_panic_policy`](crate::Config::task_panic_policy));
+//!   [`Singleton::Process`](crate::Singleton) runs a task on one worker.
+//! - **Across workers.** [`tasks_everywhere`](crate::App::tasks_everywhere),
+//!   [`locate_task`](crate::App::locate_task) and
+//!   [`cancel_task_anywhere`](crate::App::cancel_task_anywhere) ask every
+//!   worker's loop through its remote queue, within
+//!   [`Config::task_query_timeout`](crate::Config::task_query_timeout);
+//!   [`Config::unique_task_names`](crate::Config::unique_task_names) makes a
+//!   name unique in the process. A cancel returns a
+//!   [`CancelOutcome`](crate::CancelOutcome): graceful, dropped, or already
+//!   finished.
+//! - **Seeing them.** [`rt::dump`](crate::rt::dump) lists a loop's tasks
+//!   (state, polls, busy time, age, last poll, spawn location, cancel);
+//!   [`App::task_dump`](crate::App::task_dump) gathers every worker's, as
+//!   data and as a text tree; [`Config::dump_on_sigusr1`](crate::Config::dump_on_sigusr1)
+//!   logs the tree on SIGUSR1. At each worker's stop, tasks still alive or
+//!   dropped are logged and kept in [`App::stop_reports`](crate::App::stop_reports);
+//!   [`rt::assert_no_live_tasks`](crate::rt::assert_no_live_tasks) fails a
+//!   test that leaves tasks behind.
+//! - **Typed events.** [`App::dispatch_payload`](crate::App::dispatch_payload)
+//!   and [`App::dispatch_all_payload`](crate::App::dispatch_all_payload)
+//!   carry any `Send + Sync + 'static` value; [`Event::payload`](crate::Event::payload)
+//!   reads it back typed.
+//!
+//! A flaky job, restarted with backoff, checked on the paused clock:
+//!
+//! ```
+//! use std::time::Duration;
+//! use sanio::{App, Backoff, CancelOutcome, Restart, TaskState};
+//!
+//! let app = App::new("guide");
+//! sanio::Runtime::new()?.with_paused_clock().block_on(async {
+//!     let task = app
+//!         .task("sync")
+//!         .restart(Restart::OnFailure)
+//!         .backoff(Backoff::new(Duration::from_millis(100), Duration::from_secs(10)).jitter(false))
+//!         .add_task(|| async { Err::<(), _>("upstream down") })?
+//!         .expect("started on this loop");
+//!     // Restarts after 100, 200 and 400 ms: three by 0.75 s.
+//!     sanio::sleep(Duration::from_millis(750)).await;
+//!     assert_eq!(task.restarts(), 3);
+//!     // A cancel during the backoff stops the restarts, gracefully.
+//!     let outcome = task.cancel_and_wait(None).await;
+//!     assert_eq!(outcome, CancelOutcome::Graceful(TaskState::Cancelled));
+//!     Ok::<(), sanio::Error>(())
+//! })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # 12. The app on day two: middleware, blueprints, state, files, forms
 //!
 //! What a Sanic user reaches for after the first page, each in its own
 //! file: `app/middleware.rs`, `app/blueprint.rs`, `app/state.rs`,
@@ -1318,7 +1390,7 @@
 //! choice of store), CORS beyond `app.cors(origin)` (preflights and
 //! `Access-Control-Allow-Origin` for one origin), and compression (belongs in a proxy, or a later opt-in feature).
 //!
-//! # 12. Driving the loop yourself, and reading a trace
+//! # 13. Driving the loop yourself, and reading a trace
 //!
 //! `block_on` owns its thread. A program with a main loop of its own (a
 //! game, a GUI, a plugin host, a test) calls

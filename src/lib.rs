@@ -89,8 +89,10 @@ pub mod rt;
 pub mod ws;
 
 pub use app::{
-    log_to_stderr, App, Blueprint, Config, Error, Event, EventWait, Handler, IntoFlow, IntoResult,
-    IntoTask, Lifecycle, RequestInfo, Server, Subscription, Task, TaskError, TaskHandle, TaskState,
+    log_to_stderr, App, AppTaskDump, Backoff, Blueprint, CancelOutcome, Config, Error, Event,
+    EventWait, Handler, IntoFlow, IntoResult, IntoTask, Lifecycle, PanicPolicy, RequestInfo,
+    Restart, Server, Singleton, StopReport, Subscription, Task, TaskBuilder, TaskError, TaskHandle,
+    TaskInfo, TaskState,
 };
 
 pub use http::{

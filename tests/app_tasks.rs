@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sanio::{App, Config, Error, Lifecycle, Request, TaskError, TaskState};
+use sanio::{App, CancelOutcome, Config, Error, Lifecycle, Request, TaskError, TaskState};
 
 /// Runs `future` on a fresh loop, with a hang guard.
 fn on_loop<F: Future>(future: F) -> F::Output {
@@ -87,8 +87,9 @@ fn named_task_get_cancel_purge_cycle() {
         assert!(!task.state().is_finished());
         assert_eq!(app.tasks().len(), 1);
 
-        let state = app.cancel_task("slow_task").await.unwrap();
-        assert_eq!(state, TaskState::Cancelled);
+        let outcome = app.cancel_task("slow_task").await.unwrap();
+        assert_eq!(outcome, CancelOutcome::Dropped);
+        assert_eq!(outcome.state(), TaskState::Cancelled);
         // Still listed until purged.
         assert_eq!(app.tasks()[0].state(), TaskState::Cancelled);
         assert_eq!(app.purge_tasks(), 1);
@@ -153,8 +154,9 @@ fn cancelling_a_failed_task_returns_quietly_with_its_state() {
         app.add_named_task("broken", async { Err::<(), _>("boom") })
             .unwrap();
         sanio::rt::yield_now().await;
-        assert_eq!(app.cancel_task("broken").await.unwrap(), TaskState::Failed);
-        assert_eq!(app.cancel_task("broken").await.unwrap(), TaskState::Failed);
+        let finished = CancelOutcome::AlreadyFinished(TaskState::Failed);
+        assert_eq!(app.cancel_task("broken").await.unwrap(), finished);
+        assert_eq!(app.cancel_task("broken").await.unwrap(), finished);
     });
 }
 
@@ -171,9 +173,9 @@ fn a_task_that_observes_the_cancel_cleans_up_before_cancel_task_returns() {
         })
         .unwrap();
         sanio::rt::yield_now().await;
-        let state = app.cancel_task("worker").await.unwrap();
+        let outcome = app.cancel_task("worker").await.unwrap();
         assert!(cleaned.get(), "cleanup ran before cancel_task returned");
-        assert_eq!(state, TaskState::Done);
+        assert_eq!(outcome, CancelOutcome::Graceful(TaskState::Done));
     });
 }
 
@@ -195,8 +197,8 @@ fn a_task_sitting_in_a_sleep_is_dropped_at_once() {
         })
         .unwrap();
         sanio::rt::yield_now().await;
-        let state = app.cancel_task("sleeper").await.unwrap();
-        assert_eq!(state, TaskState::Cancelled);
+        let outcome = app.cancel_task("sleeper").await.unwrap();
+        assert_eq!(outcome, CancelOutcome::Dropped);
         assert!(dropped.get());
     });
 }
@@ -423,8 +425,9 @@ fn a_task_that_passes_its_cancel_on_with_a_question_mark_is_cancelled_not_failed
             .unwrap();
         sanio::rt::yield_now().await;
         for name in ["app-error", "rt-error", "boxed"] {
-            let state = app.cancel_task_with(name, "stop").await.unwrap();
-            assert_eq!(state, TaskState::Cancelled, "{name}");
+            let outcome = app.cancel_task_with(name, "stop").await.unwrap();
+            let graceful = CancelOutcome::Graceful(TaskState::Cancelled);
+            assert_eq!(outcome, graceful, "{name}");
             assert_eq!(
                 app.get_task(name).unwrap().message().as_deref(),
                 Some("stop")

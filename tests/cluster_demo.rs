@@ -190,14 +190,14 @@ fn expect_message(feed: &mut Feed, expected: &str) {
     }
 }
 
-/// The worker of each `receiver:<id>` task `GET /tasks` lists, from
-/// whichever workers answer `polls` requests.
+/// The worker of each `receiver:<id>` task `GET /tasks` lists (the tasks
+/// of every worker, each with its worker).
 fn receivers(demo: &Demo, into: &mut BTreeMap<String, usize>) {
     let listed = demo.tasks();
-    let worker = listed["worker"].as_u64().expect("a worker index") as usize;
     for task in listed["tasks"].as_array().expect("a task list") {
         let name = task["name"].as_str().unwrap_or("");
         if let Some(id) = name.strip_prefix("receiver:") {
+            let worker = task["worker"].as_u64().expect("a worker index") as usize;
             if task["state"] == "running" {
                 into.insert(id.to_owned(), worker);
             }

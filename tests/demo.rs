@@ -1,5 +1,6 @@
 //! The demo app end to end: task routes, notify -> feed and events, purge;
-//! the static page, uploads, middleware headers and the admin blueprint.
+//! the static page, uploads, middleware headers and the admin blueprint;
+//! the task dump at `/admin/tasks`, the singleton ticker and restarts.
 
 #![cfg(all(feature = "ws", feature = "json"))]
 
@@ -72,7 +73,10 @@ fn task_routes_run_the_whole_lifecycle() {
     assert_eq!(json(&purged)["purged"], 2);
     assert_eq!(
         tasks(addr),
-        [("heartbeat".to_owned(), "running".to_owned())]
+        [
+            ("heartbeat".to_owned(), "running".to_owned()),
+            ("ticker".to_owned(), "running".to_owned())
+        ]
     );
 
     assert_eq!(get(addr, "/missing").status, 404);
@@ -129,6 +133,26 @@ fn a_notification_reaches_the_feed_and_the_event_stream_on_every_worker() {
     feed.close(None).unwrap();
     while feed.read().is_ok() {} // the server's close reply, then its FIN
     drop(feed);
+    // The feed's receiver was scoped to its handler: once the socket closed
+    // it is no longer running, with no purge (a hang guard bounds the wait).
+    let receivers = |addr| -> Vec<String> {
+        tasks(addr)
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("receiver:"))
+            .map(|(_, state)| state)
+            .collect()
+    };
+    let mut ended = false;
+    for _ in 0..1000 {
+        let states = receivers(addr);
+        assert_eq!(states.len(), 1, "one receiver listed: {states:?}");
+        if states[0] != "running" && states[0] != "pending" {
+            ended = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(ended, "the receiver ended with its websocket");
     drop(events);
     server.stop();
     server.join().unwrap();
@@ -187,6 +211,116 @@ fn a_hundred_notifications_sent_back_to_back_all_reach_the_feed() {
     feed.close(None).unwrap();
     while feed.read().is_ok() {}
     drop(notifier);
+    server.stop();
+    server.join().unwrap();
+}
+
+/// `GET path` with the admin bearer token `token`.
+fn get_admin(addr: SocketAddr, path: &str, token: &str) -> support::client::Reply {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    support::client::read_reply(&mut stream).unwrap()
+}
+
+/// `GET /admin/tasks` as JSON, with [`TOKEN`].
+fn admin(addr: SocketAddr) -> Value {
+    let reply = get_admin(addr, "/admin/tasks", TOKEN);
+    assert_eq!(reply.status, 200);
+    json(&reply)
+}
+
+/// The admin token of the task-dump test.
+const TOKEN: &str = "dump-s3cret";
+
+/// The tasks named `name` in an `/admin/tasks` dump, with their worker.
+fn named(dump: &Value, name: &str) -> Vec<(u64, Value)> {
+    let mut found = Vec::new();
+    for worker in dump["workers"].as_array().expect("workers") {
+        for task in worker["tasks"].as_array().expect("tasks") {
+            if task["name"] == name {
+                found.push((worker["worker"].as_u64().unwrap(), task.clone()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn admin_tasks_shows_every_worker_a_singleton_ticker_and_restarts() {
+    let app = demo_app::build_with(Some(TOKEN.into())).unwrap();
+    let server = app.serve(Config::default().port(0).workers(2)).unwrap();
+    let addr = server.local_addr();
+
+    // Every worker answers, with the fixed shape, behind the token.
+    assert_eq!(get(addr, "/admin/tasks").status, 401);
+    let mut dump = admin(addr);
+    for _ in 0..500 {
+        if dump["workers"].as_array().unwrap().len() == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        dump = admin(addr);
+    }
+    assert_eq!(dump["workers"].as_array().unwrap().len(), 2);
+    let (_, heartbeat) = named(&dump, "heartbeat").remove(0);
+    for field in [
+        "id",
+        "name",
+        "parent",
+        "state",
+        "polls",
+        "busy_us",
+        "age_ms",
+        "spawned_at",
+        "restarts",
+        "cancel",
+    ] {
+        assert!(heartbeat.get(field).is_some(), "{field} in {heartbeat}");
+    }
+    assert!(heartbeat["spawned_at"]
+        .as_str()
+        .unwrap()
+        .contains("examples/demo/app.rs"));
+    // The singleton runs on exactly one worker.
+    let tickers = named(&dump, "ticker");
+    assert_eq!(tickers.len(), 1, "{tickers:?}");
+    assert_ne!(tickers[0].1["state"], "finished");
+
+    // A supervised task that fails at once is restarted with backoff.
+    let created = request(
+        addr,
+        "POST",
+        "/tasks/flaky?seconds=0&fail=1&restart=on-failure",
+        "",
+    );
+    assert_eq!(created.status, 201);
+    let mut restarts = 0;
+    for _ in 0..1000 {
+        if let Some((_, flaky)) = named(&admin(addr), "flaky").first() {
+            restarts = flaky["restarts"].as_u64().unwrap();
+            if restarts >= 2 {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(restarts >= 2, "restarts shown: {restarts}");
+    let text = get_admin(addr, "/admin/tasks?format=text", TOKEN).text();
+    assert!(
+        text.contains("worker 0") && text.contains("worker 1"),
+        "{text}"
+    );
+    assert!(text.contains("flaky"), "{text}");
+
+    // DELETE finds it wherever it runs (whichever worker answers).
+    let cancelled = request(addr, "DELETE", "/tasks/flaky", "");
+    assert_eq!(cancelled.status, 200);
+    assert_eq!(json(&cancelled)["state"], "cancelled");
     server.stop();
     server.join().unwrap();
 }
@@ -278,20 +412,10 @@ fn static_page_upload_middleware_and_admin() {
         .as_str()
         .is_some_and(|e| e.contains("bearer token")));
     assert!(refused.header("x-request-id").is_some());
-    let admin = |token: &str| {
-        let mut stream = TcpStream::connect(addr).unwrap();
-        stream
-            .write_all(
-                format!("GET /admin/tasks HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n")
-                    .as_bytes(),
-            )
-            .unwrap();
-        support::client::read_reply(&mut stream).unwrap()
-    };
-    assert_eq!(admin("wrong").status, 401);
-    let listed = admin("s3cret");
+    assert_eq!(get_admin(addr, "/admin/tasks", "wrong").status, 401);
+    let listed = get_admin(addr, "/admin/tasks", "s3cret");
     assert_eq!(listed.status, 200);
-    assert!(json(&listed)["tasks"].is_array());
+    assert!(json(&listed)["workers"].is_array());
     server.stop();
     server.join().unwrap();
 

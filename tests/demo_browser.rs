@@ -3,7 +3,10 @@
 //! beside it), posts a notification through the page's form, and the page
 //! shows it (it came back over the `/feed` websocket); then it uploads a
 //! file through the page's upload form (a browser-made multipart body) and
-//! the page shows what the server parsed.
+//! the page shows what the server parsed; and its live task tree (from
+//! `/admin/tasks`, once the admin token is typed) shows the singleton
+//! ticker, a task added through the page's form, and that task cancelled
+//! with its button.
 //!
 //! Chromium is driven over the DevTools protocol with the tungstenite
 //! client. Without a Chromium binary the test says so loudly on stderr and
@@ -156,7 +159,7 @@ fn browser_posts_a_notification_and_the_page_shows_it() {
         let _ = std::io::stderr().write_all(banner.as_bytes());
         return;
     };
-    let app = demo_app::build().unwrap();
+    let app = demo_app::build_with(Some("browser-s3cret".into())).unwrap();
     let server = app.serve(Config::default().port(0)).unwrap();
     let page = format!("http://{}/app", server.local_addr());
 
@@ -210,6 +213,48 @@ fn browser_posts_a_notification_and_the_page_shows_it() {
         &session,
         "(() => { const t = document.getElementById('uploaded').textContent;          if (!t) return false; const r = JSON.parse(t);          return r.fields.note === 'from chromium' && r.files.length === 1            && r.files[0].filename === 'hello.txt' && r.files[0].size === 12            && r.files[0].content_type === 'text/plain'; })()",
         "the parsed upload",
+    );
+
+    // The live task tree, from /admin/tasks behind the admin token: refused
+    // until the token is typed, then the singleton ticker, then a task
+    // added through the form, then cancelled with its button.
+    devtools.wait_until(
+        &session,
+        "document.getElementById('tree').textContent.includes('needs the admin token')",
+        "the tree asking for the token",
+    );
+    devtools.eval(
+        &session,
+        "(() => { const field = document.getElementById('admin-token'); \
+         field.value = 'browser-s3cret'; field.dispatchEvent(new Event('change')); return true; })()",
+    );
+    devtools.wait_until(
+        &session,
+        "document.getElementById('tree').textContent.includes('ticker [')",
+        "the ticker in the task tree",
+    );
+    devtools.eval(
+        &session,
+        "document.getElementById('task-name').value = 'browser-job'; \
+         document.getElementById('task-seconds').value = '3600'; \
+         document.getElementById('add-task').requestSubmit(); true",
+    );
+    devtools.wait_until(
+        &session,
+        "[...document.querySelectorAll('#tree .task')].some(r => r.dataset.name === 'browser-job' \
+         && r.textContent.includes('[idle]'))",
+        "the added task",
+    );
+    devtools.eval(
+        &session,
+        "[...document.querySelectorAll('#tree .task')].find(r => r.dataset.name === 'browser-job') \
+         .querySelector('button').click(); true",
+    );
+    devtools.wait_until(
+        &session,
+        "[...document.querySelectorAll('#tree .task')].some(r => r.dataset.name === 'browser-job' \
+         && r.textContent.includes('[finished]'))",
+        "the cancelled task",
     );
 
     server.stop();

@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 
 use sanio::{
-    App, Blueprint, Error, HttpError, Request, RequestInfo, Response, StatusCode, WebSocket,
+    App, Backoff, Blueprint, Error, HttpError, Request, RequestInfo, Response, Restart, Singleton,
+    StatusCode, WebSocket,
 };
 use serde_json::json;
 
@@ -54,7 +55,22 @@ fn background_tasks(app: &App) -> Result<(), Error> {
     app.add_task(|| async { log::info!("a factory task ran") })?;
     // A named factory: each worker has its own `heartbeat`.
     app.add_named_task("heartbeat", heartbeat)?;
+    // A singleton: exactly one worker of the process runs `ticker`,
+    // restarted with backoff if it fails.
+    app.task("ticker")
+        .singleton(Singleton::Process)
+        .restart(Restart::OnFailure)
+        .add_task(ticker)?;
     Ok(())
+}
+
+/// Ticks every 5 seconds on the one worker that runs it.
+async fn ticker(app: App) {
+    let mut ticks = sanio::interval(Duration::from_secs(5));
+    loop {
+        ticks.tick().await;
+        log::info!("ticker on worker {:?}", app.worker());
+    }
 }
 
 /// Ticks every second on each worker until cancelled.
@@ -95,7 +111,7 @@ fn routes(app: &App) -> Result<(), Error> {
     app.post("/upload", upload)?;
     app.get("/tasks", list_tasks)?;
     app.post("/tasks/purge", |req: Request| async move {
-        Response::json(&json!({ "purged": req.app().purge_tasks() }))
+        Response::json(&json!({ "purged": req.app().purge_tasks_everywhere().await }))
     })?;
     app.post("/tasks/<name:str>", start_task)?;
     app.delete("/tasks/<name:str>", cancel_task)?;
@@ -159,7 +175,7 @@ fn admin(token: Option<String>) -> Blueprint {
             }
         }
     });
-    admin.get("/tasks", list_tasks);
+    admin.get("/tasks", admin_tasks);
     admin
 }
 
@@ -188,14 +204,21 @@ async fn upload(req: Request) -> Result<Response, HttpError> {
     Ok(Response::json(&json!({ "fields": fields, "files": files })))
 }
 
-/// `GET /tasks` (and `/admin/tasks`): this worker's named tasks and their
-/// states.
+/// `GET /tasks`: the named tasks of every worker and their states.
 async fn list_tasks(req: Request) -> Response {
     let app = req.app();
     let tasks: Vec<_> = app
-        .tasks()
+        .tasks_everywhere()
+        .await
         .iter()
-        .map(|t| json!({ "name": t.name(), "state": t.state().as_str() }))
+        .map(|t| {
+            json!({
+                "name": t.name,
+                "worker": t.worker,
+                "state": t.state.as_str(),
+                "restarts": t.restarts,
+            })
+        })
         .collect();
     #[cfg(feature = "redis")]
     let cluster = json!({
@@ -208,7 +231,10 @@ async fn list_tasks(req: Request) -> Response {
     Response::json(&json!({ "worker": app.worker(), "tasks": tasks, "cluster": cluster }))
 }
 
-/// `POST /tasks/<name>?seconds=S`: a named task that sleeps, then finishes.
+/// `POST /tasks/<name>?seconds=S&fail=1&restart=on-failure`: a named task
+/// that sleeps S seconds (an hour by default), then finishes, or fails with
+/// `fail=1`; with `restart=on-failure` (or `always`) it is supervised and
+/// restarted with backoff from 100 ms. A name live on any worker is a 409.
 async fn start_task(req: Request) -> Result<Response, HttpError> {
     let name: String = req.param("name")?;
     let seconds: u64 = match req.query("seconds") {
@@ -217,9 +243,44 @@ async fn start_task(req: Request) -> Result<Response, HttpError> {
             .map_err(|_| HttpError::bad_request("seconds must be a whole number"))?,
         None => 3600,
     };
-    let started = req
-        .app()
-        .add_named_task(name.clone(), sanio::sleep(Duration::from_secs(seconds)));
+    let fail = req.query("fail").is_some_and(|f| f == "1" || f == "true");
+    let restart = match req.query("restart") {
+        None | Some("never") => Restart::Never,
+        Some("on-failure") => Restart::OnFailure,
+        Some("always") => Restart::Always,
+        Some(_) => {
+            return Err(HttpError::bad_request(
+                "restart must be never, on-failure or always",
+            ))
+        }
+    };
+    let app = req.app();
+    // One name across the workers: a live task of this name on any worker
+    // is a conflict, not a second task.
+    if let Some(found) = app.locate_task(&name).await {
+        if !found.state.is_finished() {
+            return Err(HttpError::new(
+                StatusCode::CONFLICT,
+                format!("a live task named {name:?} runs on worker {}", found.worker),
+            ));
+        }
+    }
+    let work = move || async move {
+        sanio::sleep(Duration::from_secs(seconds)).await;
+        if fail {
+            Err(format!("failed after {seconds} s"))
+        } else {
+            Ok(())
+        }
+    };
+    let started = app
+        .task(name.clone())
+        .restart(restart)
+        .backoff(Backoff::new(
+            Duration::from_millis(100),
+            Duration::from_secs(10),
+        ))
+        .add_task(work);
     match started {
         Ok(_) => Ok(Response::json(&json!({ "name": name, "state": "running" }))
             .with_status(StatusCode::CREATED)),
@@ -231,13 +292,58 @@ async fn start_task(req: Request) -> Result<Response, HttpError> {
     }
 }
 
-/// `DELETE /tasks/<name>`: cancel, wait, answer with the final state.
+/// `GET /admin/tasks` (behind the admin token): every worker's tasks as
+/// JSON; `?format=text` gives the text tree.
+async fn admin_tasks(req: Request) -> Response {
+    let dump = req.app().task_dump().await;
+    if req.query("format") == Some("text") {
+        return Response::text(dump.text());
+    }
+    let workers: Vec<_> = dump
+        .workers
+        .iter()
+        .map(|worker| {
+            let tasks: Vec<_> = worker
+                .tasks
+                .iter()
+                .map(|t| {
+                    let seen = t.dump.as_ref();
+                    json!({
+                        "id": t.id,
+                        "name": t.name,
+                        "parent": t.parent,
+                        "state": seen.map_or("finished", |d| d.state.as_str()),
+                        "polls": seen.map_or(0, |d| d.polls),
+                        "busy_us": seen.map_or(0, |d| d.busy.as_micros()),
+                        "age_ms": seen.map_or(0, |d| d.age.as_millis()),
+                        "spawned_at": seen.map(|d| d.spawned_at.to_string()),
+                        "restarts": t.restarts,
+                        "cancel": seen.and_then(|d| d.cancel.clone()),
+                        "task_state": t.state.as_str(),
+                        "last_failure": t.last_failure,
+                    })
+                })
+                .collect();
+            json!({ "worker": worker.worker, "tasks": tasks })
+        })
+        .collect();
+    Response::json(&json!({ "workers": workers }))
+}
+
+/// `DELETE /tasks/<name>`: cancel on whichever worker runs it, wait,
+/// answer with what the cancel did and the final state.
 async fn cancel_task(req: Request) -> Result<Response, HttpError> {
     let name: String = req.param("name")?;
-    match req.app().cancel_task(&name).await {
-        Ok(state) => Ok(Response::json(
-            &json!({ "name": name, "state": state.as_str() }),
-        )),
+    match req.app().cancel_task_anywhere(&name).await {
+        Ok(outcomes) => {
+            let (worker, outcome) = outcomes[0];
+            Ok(Response::json(&json!({
+                "name": name,
+                "worker": worker,
+                "outcome": outcome.as_str(),
+                "state": outcome.state().as_str(),
+            })))
+        }
         Err(err) => Err(HttpError::not_found(err.to_string())),
     }
 }
@@ -301,13 +407,14 @@ async fn events(req: Request) -> Response {
 
 /// `GET /feed`: Sanic's receiver-task pattern, with a subscription so that
 /// no notification is lost while the handler is busy sending the last one
-/// (up to 256 queued; beyond that the oldest are dropped and counted).
+/// (up to 256 queued; beyond that the oldest are dropped and counted). The
+/// receiver is scoped to the handler: it is cancelled when the handler
+/// ends, however it ends, with no `cancel_task` to remember.
 async fn feed(req: Request, ws: WebSocket) -> Result<(), Error> {
     let app = req.app();
     let mut events = app.subscribe("my.custom.event", 256)?;
-    let task_name = format!("receiver:{}", req.id());
     let reader = ws.clone();
-    app.add_named_task(task_name.clone(), async move {
+    req.add_named_task(format!("receiver:{}", req.id()), async move {
         while let Some(message) = reader.recv().await {
             log::info!("received: {:?}", message.as_text().unwrap_or("<binary>"));
         }
@@ -322,8 +429,5 @@ async fn feed(req: Request, ws: WebSocket) -> Result<(), Error> {
             break;
         }
     }
-    // The `finally` block: cancel the receiver, wait for it, forget it.
-    app.cancel_task(&task_name).await?;
-    app.purge_tasks();
     Ok(())
 }

@@ -8,24 +8,31 @@
 //!
 //! Routes:
 //! - `GET /` plaintext "Hello, World!" (the benchmark route)
-//! - `GET /tasks` this worker's named tasks (and, with Redis, whether the
-//!   cluster singleton runs on this instance)
-//! - `POST /tasks/<name>?seconds=S` start a named task that sleeps S seconds
-//! - `DELETE /tasks/<name>` cancel it and wait until it is gone
-//! - `POST /tasks/purge` forget finished tasks
+//! - `GET /tasks` the named tasks of every worker (and, with Redis, whether
+//!   the cluster singleton runs on this instance)
+//! - `POST /tasks/<name>?seconds=S&fail=1&restart=on-failure` start a named
+//!   task that sleeps S seconds, then finishes (or fails, and is restarted
+//!   with backoff from 100 ms)
+//! - `DELETE /tasks/<name>` cancel it on whichever worker runs it and wait
+//!   until it is gone
+//! - `POST /tasks/purge` forget finished tasks on every worker
 //! - `POST /notify` broadcast `my.custom.event` (the body is the message) to every worker;
 //!   `POST /notify?scope=cluster` to every worker of every instance (built with
 //!   `--features redis`, `SANIO_REDIS_URL=redis://127.0.0.1:6379/0` set)
 //! - `GET /healthz`, `GET /readyz` liveness and readiness (503 once draining), as JSON
-//! - `GET /feed` websocket: the receiver-task pattern
+//! - `GET /feed` websocket: the receiver-task pattern, with a receiver
+//!   scoped to the handler
 //! - `GET /echo` websocket echo (the benchmark route)
 //! - `GET /events` server-sent events, one per `my.custom.event`
 //! - `GET /static/` the page (`index.html`, `app.js`, `style.css` from
-//!   `examples/demo/static/`) that uses `/feed`, `/notify` and `/upload`;
-//!   `GET /app` redirects there
+//!   `examples/demo/static/`) that uses `/feed`, `/notify`, `/upload` and
+//!   shows every worker's live task tree; `GET /app` redirects there
 //! - `POST /upload` a multipart or urlencoded form, answered as JSON
-//! - `GET /admin/tasks` this worker's tasks, behind `Authorization: Bearer
-//!   $SANIO_ADMIN_TOKEN` when that is set
+//! - `GET /admin/tasks` every worker's task dump as JSON (`?format=text`:
+//!   the text tree), behind `Authorization: Bearer $SANIO_ADMIN_TOKEN` when
+//!   that is set
+//!
+//! A singleton task `ticker` runs on exactly one worker.
 //!
 //! Every response carries `X-Request-ID` and `Server-Timing`.
 

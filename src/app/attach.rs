@@ -123,8 +123,9 @@ impl Attached {
     ///
     /// # Errors
     ///
-    /// The worker's error (a failing listener, say), or a failing
-    /// `main_process_stop` listener.
+    /// The worker's error (a failing listener, say), a failing
+    /// `main_process_stop` listener, or [`Error::TaskPanicked`] when a
+    /// task's panic policy stopped the app.
     ///
     /// # Panics
     ///

@@ -68,6 +68,15 @@ pub struct Config {
     /// a reload swaps the certificate inside it.
     #[cfg(feature = "tls")]
     pub(crate) tls_acceptor: Option<std::sync::Arc<crate::net::tls::TlsAcceptor>>,
+    /// How long a question to every worker (list, find or cancel a task
+    /// anywhere, a task dump) waits for the answers.
+    pub(crate) task_query_timeout: Duration,
+    /// Whether a task name is unique across the workers of the process.
+    pub(crate) unique_task_names: bool,
+    /// What a task's panic does unless the task says otherwise.
+    pub(crate) task_panic_policy: super::PanicPolicy,
+    /// Log every worker's task tree on SIGUSR1 (in `run`).
+    pub(crate) dump_on_sigusr1: bool,
 }
 
 impl Default for Config {
@@ -95,6 +104,10 @@ impl Default for Config {
             tls: None,
             #[cfg(feature = "tls")]
             tls_acceptor: None,
+            task_query_timeout: super::remote::DEFAULT_QUERY_TIMEOUT,
+            unique_task_names: false,
+            task_panic_policy: super::PanicPolicy::Report,
+            dump_on_sigusr1: false,
         }
     }
 }
@@ -254,6 +267,67 @@ impl Config {
     /// ```
     pub fn drain_delay(mut self, delay: Duration) -> Self {
         self.drain_delay = delay;
+        self
+    }
+
+    /// Sets how long a question to every worker waits for their answers
+    /// (2 s by default): [`App::tasks_everywhere`](super::App::tasks_everywhere),
+    /// [`App::cancel_task_anywhere`](super::App::cancel_task_anywhere) and
+    /// the task dump. A stuck worker delays them by at most this long.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().task_query_timeout(std::time::Duration::from_millis(500));
+    /// ```
+    pub fn task_query_timeout(mut self, timeout: Duration) -> Self {
+        self.task_query_timeout = timeout;
+        self
+    }
+
+    /// Makes a task name unique across the workers of the process (off by
+    /// default: as in Sanic, each worker has its own names). With it on, a
+    /// named task added on one worker is refused with
+    /// [`Error::TaskNameTaken`](super::Error::TaskNameTaken) while a live
+    /// task of that name runs on any worker, and a named factory added
+    /// before `run` starts on the first worker that gets to it only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().workers(4).unique_task_names(true);
+    /// ```
+    pub fn unique_task_names(mut self, on: bool) -> Self {
+        self.unique_task_names = on;
+        self
+    }
+
+    /// Sets what a task's panic does, for every task that does not say
+    /// otherwise ([`PanicPolicy::Report`](super::PanicPolicy::Report) by
+    /// default; see [`TaskBuilder::on_panic`](super::TaskBuilder::on_panic)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().task_panic_policy(sanio::PanicPolicy::StopApp);
+    /// ```
+    pub fn task_panic_policy(mut self, policy: super::PanicPolicy) -> Self {
+        self.task_panic_policy = policy;
+        self
+    }
+
+    /// Logs every worker's task tree (see
+    /// [`AppTaskDump::text`](super::AppTaskDump::text)) at info level each
+    /// time the process gets SIGUSR1, while `run` or `serve` runs (off by
+    /// default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().dump_on_sigusr1(true);
+    /// ```
+    pub fn dump_on_sigusr1(mut self, on: bool) -> Self {
+        self.dump_on_sigusr1 = on;
         self
     }
 

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::Config;
+use super::{Config, PanicPolicy};
 
 /// A `SANIO_*` variable whose value could not be used.
 ///
@@ -203,12 +203,44 @@ pub(super) fn apply<F: Fn(&str) -> Option<String>>(
     if let Some(on) = vars.switch("SANIO_HANDLE_SIGNALS")? {
         config.handle_signals = on;
     }
+    apply_tasks(&mut config, vars)?;
     apply_limits(&mut config.limits, vars)?;
     apply_tls(&mut config, vars)?;
     apply_redis(&mut config, vars)?;
     #[cfg(feature = "ws")]
     apply_websocket(&mut config.websocket, vars)?;
     Ok(config)
+}
+
+/// The background-task settings.
+fn apply_tasks<F: Fn(&str) -> Option<String>>(
+    config: &mut Config,
+    vars: &Vars<F>,
+) -> Result<(), EnvError> {
+    if let Some(timeout) = vars.seconds("SANIO_TASK_QUERY_TIMEOUT")? {
+        config.task_query_timeout = timeout;
+    }
+    if let Some(on) = vars.switch("SANIO_UNIQUE_TASK_NAMES")? {
+        config.unique_task_names = on;
+    }
+    if let Some(on) = vars.switch("SANIO_DUMP_ON_SIGUSR1")? {
+        config.dump_on_sigusr1 = on;
+    }
+    let policy = vars.get(
+        "SANIO_TASK_PANIC_POLICY",
+        "report, restart, stop-worker or stop-app",
+        |v| match v.to_ascii_lowercase().as_str() {
+            "report" => Some(PanicPolicy::Report),
+            "restart" => Some(PanicPolicy::Restart),
+            "stop-worker" => Some(PanicPolicy::StopWorker),
+            "stop-app" => Some(PanicPolicy::StopApp),
+            _ => None,
+        },
+    )?;
+    if let Some(policy) = policy {
+        config.task_panic_policy = policy;
+    }
+    Ok(())
 }
 
 /// The TLS settings: both `SANIO_TLS_CERT` and `SANIO_TLS_KEY` (PEM
@@ -467,6 +499,25 @@ mod tests {
                 l.keep_alive_timeout
             ],
             [5, 6, 7, 8].map(Duration::from_secs)
+        );
+    }
+
+    #[test]
+    fn task_fields_are_read() {
+        let config = from(&[
+            ("SANIO_TASK_QUERY_TIMEOUT", "0.5"),
+            ("SANIO_UNIQUE_TASK_NAMES", "on"),
+            ("SANIO_DUMP_ON_SIGUSR1", "1"),
+            ("SANIO_TASK_PANIC_POLICY", "stop-app"),
+        ])
+        .unwrap();
+        assert_eq!(config.task_query_timeout, Duration::from_millis(500));
+        assert!(config.unique_task_names && config.dump_on_sigusr1);
+        assert_eq!(config.task_panic_policy, PanicPolicy::StopApp);
+        let err = from(&[("SANIO_TASK_PANIC_POLICY", "ignore")]).unwrap_err();
+        assert_eq!(
+            (err.name(), err.value()),
+            ("SANIO_TASK_PANIC_POLICY", "ignore")
         );
     }
 

@@ -64,6 +64,13 @@ pub enum Error {
     /// A certificate or key could not be loaded.
     #[cfg(feature = "tls")]
     Tls(crate::net::TlsError),
+    /// A restart policy (or a singleton before `run`) needs a factory: a
+    /// plain future cannot run twice or on another worker.
+    NeedsFactory(String),
+    /// A task panicked and its panic policy stopped the app.
+    TaskPanicked(String),
+    /// `add_child_task` was called outside a task added through the app.
+    NoParent,
 }
 
 impl fmt::Display for Error {
@@ -97,6 +104,14 @@ impl fmt::Display for Error {
             Self::Env(err) => write!(f, "{err}"),
             #[cfg(feature = "tls")]
             Self::Tls(err) => write!(f, "{err}"),
+            Self::NeedsFactory(name) => {
+                write!(
+                    f,
+                    "task {name} needs a factory (a closure returning the future)"
+                )
+            }
+            Self::TaskPanicked(reason) => write!(f, "stopped by a task's panic policy: {reason}"),
+            Self::NoParent => f.write_str("add_child_task needs to be called from an app task"),
         }
     }
 }

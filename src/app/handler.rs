@@ -126,7 +126,12 @@ impl AppService {
                 .await;
         }
         request.ext = Some(Rc::clone(&self.app_ext));
-        let response = self.routes.dispatch(&self.app, request).await;
+        let response = {
+            // Cancels the request's scoped tasks however the handler (or a
+            // middleware) ends, a drop of this future included.
+            let _scope = super::scope::ScopeGuard::new(&self.local);
+            self.routes.dispatch(&self.app, request).await
+        };
         if let (true, Some((method, path))) = (lifecycle, &log_line) {
             let message = format!("{method} {path} {}", response.status().as_u16());
             self.app

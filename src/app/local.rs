@@ -48,6 +48,8 @@ pub(crate) struct Local {
     pub(crate) subscriptions: Subscribers,
     /// Asks this worker to stop.
     pub(crate) stop: StopSignal,
+    /// Request-scoped tasks, by the loop task running their handler.
+    pub(crate) scoped: RefCell<Vec<(crate::rt::TaskId, super::Task)>>,
     /// Open websockets, closed with 1001 when the worker stops.
     #[cfg(feature = "ws")]
     pub(crate) websockets: super::websocket::OpenSockets,
@@ -64,6 +66,18 @@ impl Local {
             Role::Worker(index) => Some(index),
             Role::MainProcess | Role::Plain => None,
         }
+    }
+
+    /// The loop this state belongs to.
+    pub(crate) fn handle(&self) -> &RuntimeHandle {
+        &self.handle
+    }
+
+    /// The worker's index as task listings, dumps and name claims show it:
+    /// 0 on a loop that is no worker (a test's `block_on`), whose tasks are
+    /// listed too.
+    pub(crate) fn index(&self) -> usize {
+        self.worker().unwrap_or(0)
     }
 
     /// Whether an `event()` wait or a subscription on this worker listens
@@ -87,14 +101,23 @@ thread_local! {
 /// [`Error::NoLoop`] when no sanio loop runs on this thread.
 pub(crate) fn local(app: &App, what: &'static str) -> Result<Rc<Local>, Error> {
     let handle = RuntimeHandle::current().map_err(|_| Error::NoLoop(what))?;
-    let found = LOCALS.with(|locals| {
+    Ok(find(app, &handle).unwrap_or_else(|| install(app, Role::Plain)))
+}
+
+/// This loop's state for `app` if it has some already (none is created).
+pub(crate) fn existing(app: &App) -> Option<Rc<Local>> {
+    find(app, &RuntimeHandle::current().ok()?)
+}
+
+/// The state for `app` of the loop behind `handle`, if any.
+fn find(app: &App, handle: &RuntimeHandle) -> Option<Rc<Local>> {
+    LOCALS.with(|locals| {
         locals
             .borrow()
             .iter()
-            .find(|(id, local)| *id == app.id() && local.handle.same_loop(&handle))
+            .find(|(id, local)| *id == app.id() && local.handle.same_loop(handle))
             .map(|(_, local)| Rc::clone(local))
-    });
-    Ok(found.unwrap_or_else(|| install(app, Role::Plain)))
+    })
 }
 
 /// This worker's state for `app`, only if a loop runs here.
@@ -113,6 +136,7 @@ pub(crate) fn install(app: &App, role: Role) -> Rc<Local> {
         events: EventWaiters::default(),
         subscriptions: Subscribers::default(),
         stop: StopSignal::default(),
+        scoped: RefCell::default(),
         #[cfg(feature = "ws")]
         websockets: Default::default(),
         worker_state: RefCell::default(),

@@ -11,7 +11,11 @@
 //! request through middleware, handler and error handlers),
 //! `middleware.rs`, `blueprint.rs`, `state.rs` (app and worker state),
 //! `statics.rs` (static file routes), `listeners.rs`,
-//! `tasks.rs` + `task_types.rs` (background tasks), `signals.rs`,
+//! `tasks.rs` + `task_types.rs` (background tasks), `supervise.rs`
+//! (restarts, panic policies, singletons), `scope.rs` (request-scoped and
+//! child tasks), `anywhere.rs` + `remote.rs` + `names.rs` (tasks on any
+//! worker), `info.rs`, `dump.rs` and `leaks.rs` (what tasks are doing and
+//! what a stop left), `signals.rs`,
 //! `server.rs` (one worker), `workers.rs` (`run`, `serve`, stop),
 //! `attach.rs` (one worker on a host-driven runtime),
 //! `config.rs` + `env.rs` (settings from `SANIO_*` variables), `error.rs`,
@@ -19,6 +23,7 @@
 //! leases and singletons across instances).
 #![forbid(unsafe_code)]
 
+mod anywhere;
 mod attach;
 mod blueprint;
 #[cfg(feature = "redis")]
@@ -26,20 +31,27 @@ pub mod cluster;
 mod config;
 mod cors;
 mod dispatch;
+mod dump;
 mod env;
 mod error;
 mod handler;
 mod health;
+mod info;
+mod leaks;
 mod listeners;
 mod local;
 mod logging;
 mod middleware;
+mod names;
+mod remote;
 mod routes;
+mod scope;
 mod server;
 mod signals;
 mod state;
 mod statics;
 mod subscription;
+mod supervise;
 mod task_types;
 mod tasks;
 #[cfg(feature = "tls")]
@@ -55,15 +67,19 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 pub use attach::Attached;
 pub use blueprint::Blueprint;
 pub use config::Config;
+pub use dump::{AppTaskDump, WorkerTasks};
 pub use env::EnvError;
 pub use error::{Error, IntoResult};
 pub use handler::Handler;
 pub use health::Health;
+pub use info::{CancelOutcome, TaskInfo};
+pub use leaks::StopReport;
 pub use listeners::Lifecycle;
 pub use logging::log_to_stderr;
 pub use middleware::{IntoFlow, RequestInfo};
 pub use signals::{Event, EventWait};
 pub use subscription::Subscription;
+pub use supervise::{Backoff, PanicPolicy, Restart, Singleton, TaskBuilder};
 pub use task_types::{
     AppFactoryTask, FactoryTask, FutureTask, IntoTask, Task, TaskError, TaskHandle, TaskSource,
     TaskState,
@@ -122,6 +138,13 @@ struct Inner {
     /// Cluster state: instance id, bridge status, outbox, singletons.
     #[cfg(feature = "redis")]
     cluster: cluster::Shared,
+    /// Task names claimed across the workers (unique names, singletons):
+    /// name -> worker.
+    claims: Mutex<std::collections::HashMap<String, usize>>,
+    /// Why a task stopped the app (its panic policy), for `run` to return.
+    fatal: Mutex<Option<String>>,
+    /// The stop reports of the last run's workers.
+    stop_reports: Mutex<Vec<leaks::StopReport>>,
 }
 
 /// The parts of an app that are frozen while it runs.
@@ -169,6 +192,9 @@ impl App {
                 config: Mutex::default(),
                 #[cfg(feature = "redis")]
                 cluster: cluster::Shared::default(),
+                claims: Mutex::default(),
+                fatal: Mutex::default(),
+                stop_reports: Mutex::default(),
             }),
         }
     }
@@ -290,6 +316,16 @@ impl App {
     #[cfg_attr(not(any(feature = "ws", feature = "tls")), allow(dead_code))]
     fn running_config(&self) -> Option<Arc<Config>> {
         lock(&self.inner.config).clone()
+    }
+
+    /// Records why a task stopped the app (the first reason stays).
+    fn record_fatal(&self, reason: String) {
+        lock(&self.inner.fatal).get_or_insert(reason);
+    }
+
+    /// Takes the reason a task stopped the app, if one did.
+    fn take_fatal(&self) -> Option<String> {
+        lock(&self.inner.fatal).take()
     }
 
     /// The loops of the running workers.

@@ -148,8 +148,10 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
     local.websockets.close_all();
     connections.finish_by(deadline).await;
     let left = deadline.saturating_duration_since(rt::now());
+    let live = local.tasks.live();
     app.shutdown_tasks(left.max(Duration::from_millis(10)))
         .await;
+    super::leaks::report(app, local, &live);
     app.run_stop_listeners(Lifecycle::AfterServerStop, share)
         .await;
     log::info!("worker {}: stopped", index);

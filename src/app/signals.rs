@@ -12,6 +12,7 @@
 //! matching handler. `dispatch_all` sends the dispatch to every worker's
 //! loop through its remote queue, from any thread.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
@@ -58,7 +59,7 @@ pub(crate) const BUILT_IN: &[&str] = &[
 ///     assert_eq!(event.message(), Some("hello"));
 /// });
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Event {
     /// The concrete event name.
     name: Arc<str>,
@@ -66,9 +67,53 @@ pub struct Event {
     message: Option<Arc<str>>,
     /// The instance a cluster event came from (feature `redis`).
     origin: Option<Arc<str>>,
+    /// The optional typed payload, shared by every receiver.
+    payload: Option<Arc<dyn Any + Send + Sync>>,
 }
 
+impl PartialEq for Event {
+    /// Same name and message, and the same payload (the same dispatch).
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.message == other.message
+            && match (&self.payload, &other.payload) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+}
+
+impl Eq for Event {}
+
 impl Event {
+    /// The typed payload given to
+    /// [`dispatch_payload`](App::dispatch_payload) or
+    /// [`dispatch_all_payload`](App::dispatch_all_payload), if it is a `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[derive(Debug, PartialEq)]
+    /// struct Order { id: u32 }
+    ///
+    /// let app = sanio::App::new("demo");
+    /// sanio::Runtime::new().unwrap().block_on(async {
+    ///     let waiter = app.event("shop.order.placed");
+    ///     let app2 = app.clone();
+    ///     sanio::spawn(async move {
+    ///         sanio::rt::yield_now().await;
+    ///         app2.dispatch_payload("shop.order.placed", Order { id: 7 }).await.unwrap();
+    ///     });
+    ///     let event = waiter.await.unwrap();
+    ///     assert_eq!(event.payload::<Order>(), Some(&Order { id: 7 }));
+    ///     assert_eq!(event.payload::<String>(), None); // another type
+    /// });
+    /// ```
+    pub fn payload<T: Any>(&self) -> Option<&T> {
+        self.payload.as_deref()?.downcast_ref::<T>()
+    }
+
     /// The event's name as dispatched.
     ///
     /// # Examples
@@ -103,6 +148,7 @@ impl Event {
         Self {
             name: name.into(),
             message: message.map(Arc::from),
+            payload: None,
             origin: Some(origin.into()),
         }
     }
@@ -304,6 +350,7 @@ impl App {
             name: name.into(),
             message: None,
             origin: None,
+            payload: None,
         })
         .await
     }
@@ -324,8 +371,62 @@ impl App {
             name: name.into(),
             message: Some(message.into()),
             origin: None,
+            payload: None,
         })
         .await
+    }
+
+    /// Like [`dispatch`](Self::dispatch), with a typed payload that
+    /// handlers and waiters read back with [`Event::payload`].
+    ///
+    /// # Errors
+    ///
+    /// As [`dispatch`](Self::dispatch).
+    ///
+    /// # Examples
+    ///
+    /// See [`Event::payload`].
+    pub async fn dispatch_payload<T: Any + Send + Sync>(
+        &self,
+        name: &str,
+        payload: T,
+    ) -> Result<(), Error> {
+        validate_user(name, false)?;
+        self.dispatch_event(Event {
+            name: name.into(),
+            message: None,
+            payload: Some(Arc::new(payload)),
+            origin: None,
+        })
+        .await
+    }
+
+    /// Like [`dispatch_all`](Self::dispatch_all), with a typed payload
+    /// shared by every worker (one `Arc`, no copy).
+    ///
+    /// # Errors
+    ///
+    /// As [`dispatch_all`](Self::dispatch_all).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = sanio::App::new("demo");
+    /// assert_eq!(app.dispatch_all_payload("my.custom.event", None, 42u64).unwrap(), 0);
+    /// ```
+    pub fn dispatch_all_payload<T: Any + Send + Sync>(
+        &self,
+        name: &str,
+        message: Option<&str>,
+        payload: T,
+    ) -> Result<usize, Error> {
+        validate_user(name, false)?;
+        self.broadcast(Event {
+            name: name.into(),
+            message: message.map(Arc::from),
+            payload: Some(Arc::new(payload)),
+            origin: None,
+        })
     }
 
     /// Dispatches `name` with `message` on **every** worker's loop, from
@@ -344,15 +445,16 @@ impl App {
     /// ```
     pub fn dispatch_all(&self, name: &str, message: Option<&str>) -> Result<usize, Error> {
         validate_user(name, false)?;
-        Ok(self.broadcast(Event {
+        self.broadcast(Event {
             name: name.into(),
             message: message.map(Arc::from),
+            payload: None,
             origin: None,
-        }))
+        })
     }
 
     /// Sends `event` to every worker's loop; returns how many it reached.
-    pub(crate) fn broadcast(&self, event: Event) -> usize {
+    pub(crate) fn broadcast(&self, event: Event) -> Result<usize, Error> {
         let mut reached = 0;
         for handle in self.loops() {
             let (app, event) = (self.clone(), event.clone());
@@ -367,7 +469,7 @@ impl App {
             });
             reached += usize::from(sent.is_ok());
         }
-        reached
+        Ok(reached)
     }
 
     /// Waits for the next dispatch of exactly `name` on this worker and
@@ -457,6 +559,7 @@ impl App {
                 name: REPORT.into(),
                 message: Some(message.into()),
                 origin: None,
+                payload: None,
             };
             let _ = app.dispatch_event(event).await;
         });
@@ -472,6 +575,7 @@ impl App {
                 name: name.into(),
                 message: message.map(Arc::from),
                 origin: None,
+                payload: None,
             };
             let _ = self.dispatch_event(event).await;
         }

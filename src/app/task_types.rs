@@ -2,15 +2,17 @@
 //! ([`IntoTask`]), how it is seen ([`Task`], [`TaskHandle`], [`TaskState`])
 //! and how it can fail ([`TaskError`]).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use super::error::Stopped;
+use super::info::CancelOutcome;
 use super::{App, IntoResult};
 use crate::rt::{self, JoinHandle, TaskId, TaskRef};
 
@@ -217,6 +219,23 @@ impl std::error::Error for TaskError {}
 /// (or passes its cancel on).
 pub(crate) type Failure = Rc<RefCell<Option<Stopped>>>;
 
+/// What the app knows of a task beyond the loop's view: its parent and
+/// children, its restarts and its last failure.
+#[derive(Default)]
+pub(crate) struct Record {
+    /// The parent task, for a child task (cleared by `detach`).
+    pub(crate) parent: Cell<Option<TaskId>>,
+    /// How many times its supervisor restarted it.
+    pub(crate) restarts: Cell<u32>,
+    /// The last failure's message and the loop's time of it.
+    pub(crate) last_failure: RefCell<Option<(String, Instant)>>,
+    /// Child tasks not detached: cancelled with this task and waited for
+    /// by its `wait`.
+    pub(crate) children: RefCell<Vec<Task>>,
+    /// The parent's record, for `detach`.
+    pub(crate) parent_record: RefCell<std::rc::Weak<Record>>,
+}
+
 /// An untyped handle to a background task on this worker: its name, id and
 /// state, and a way to cancel it or wait for its end. Returned by
 /// [`App::get_task`] and listed by [`App::tasks`].
@@ -244,6 +263,8 @@ pub struct Task {
     pub(crate) task: TaskRef,
     /// Set if it returned an error or passed its cancel on.
     pub(crate) failure: Failure,
+    /// Parent, restarts, last failure, children.
+    pub(crate) record: Rc<Record>,
 }
 
 impl Task {
@@ -297,6 +318,9 @@ impl Task {
     /// See [`Task`].
     pub fn cancel(&self) {
         self.task.cancel();
+        for child in self.children() {
+            child.cancel();
+        }
     }
 
     /// Like [`cancel`](Self::cancel), with a message.
@@ -314,7 +338,11 @@ impl Task {
     /// # });
     /// ```
     pub fn cancel_with(&self, message: impl Into<String>) {
-        self.task.cancel_with(message);
+        let message = message.into();
+        self.task.cancel_with(message.clone());
+        for child in self.children() {
+            child.cancel_with(message.clone());
+        }
     }
 
     /// Waits for the task to end and returns its final state.
@@ -324,7 +352,156 @@ impl Task {
     /// See [`Task`].
     pub async fn wait(&self) -> TaskState {
         self.task.finished().await;
+        for child in self.children() {
+            // Boxed: a subtree is as deep as it is.
+            let wait: Pin<Box<dyn Future<Output = TaskState>>> =
+                Box::pin(async move { child.wait().await });
+            wait.await;
+        }
         self.state()
+    }
+
+    /// Its child tasks that were not detached (see
+    /// [`App::add_child_task`]).
+    ///
+    /// # Examples
+    ///
+    /// See [`App::add_child_task`].
+    pub fn children(&self) -> Vec<Task> {
+        self.record.children.borrow().clone()
+    }
+
+    /// Detaches a child task from its parent: it is no longer cancelled
+    /// with the parent nor waited for by it, and runs on, owned by the
+    /// worker like any task. Does nothing for a task without a parent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = sanio::App::new("demo");
+    /// sanio::Runtime::new().unwrap().block_on(async {
+    ///     let spawner = app.clone();
+    ///     app.add_named_task("parent", async move {
+    ///         let child = spawner.add_named_child_task("child", std::future::pending::<()>());
+    ///         child.unwrap().task().detach();
+    ///     }).unwrap();
+    ///     sanio::sleep(std::time::Duration::from_millis(1)).await;
+    ///     let child = app.get_task("child").unwrap();
+    ///     assert!(!child.state().is_finished()); // outlived its parent
+    ///     assert_eq!(child.parent_id(), None);
+    /// });
+    /// ```
+    pub fn detach(&self) {
+        let parent = std::mem::take(&mut *self.record.parent_record.borrow_mut());
+        if let Some(parent) = parent.upgrade() {
+            parent
+                .children
+                .borrow_mut()
+                .retain(|child| child.id() != self.id());
+        }
+        self.record.parent.set(None);
+    }
+
+    /// Cancels the task (with `message`, if given), waits until it has
+    /// ended, and says what the cancel did.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// let handle = app.add_task(std::future::pending::<()>()).unwrap().unwrap();
+    /// let outcome = handle.task().cancel_and_wait(None).await;
+    /// assert_eq!(outcome, sanio::CancelOutcome::Dropped);
+    /// # });
+    /// ```
+    pub async fn cancel_and_wait(&self, message: Option<&str>) -> CancelOutcome {
+        if self.state().is_finished() {
+            return CancelOutcome::AlreadyFinished(self.state());
+        }
+        match message {
+            Some(message) => self.cancel_with(message),
+            None => self.cancel(),
+        }
+        let state = self.wait().await;
+        if self.task.state() == rt::TaskState::Cancelled {
+            CancelOutcome::Dropped
+        } else {
+            CancelOutcome::Graceful(state)
+        }
+    }
+
+    /// How many times its supervisor restarted it; 0 for a task without a
+    /// restart policy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// let handle = app.add_task(async {}).unwrap().unwrap();
+    /// assert_eq!(handle.task().restarts(), 0);
+    /// # });
+    /// ```
+    pub fn restarts(&self) -> u32 {
+        self.record.restarts.get()
+    }
+
+    /// The message of its last failure (an error it returned or a panic),
+    /// kept across restarts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// let handle = app.add_task(async { Err::<(), _>("boom") }).unwrap().unwrap();
+    /// let task = handle.task().clone();
+    /// let _ = handle.await;
+    /// assert_eq!(task.last_failure().as_deref(), Some("boom"));
+    /// # });
+    /// ```
+    pub fn last_failure(&self) -> Option<String> {
+        self.record
+            .last_failure
+            .borrow()
+            .as_ref()
+            .map(|(message, _)| message.clone())
+    }
+
+    /// When its last failure happened, on the loop's clock
+    /// ([`rt::now`](crate::rt::now)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// let handle = app.add_task(async {}).unwrap().unwrap();
+    /// assert!(handle.task().last_failure_at().is_none());
+    /// # });
+    /// ```
+    pub fn last_failure_at(&self) -> Option<Instant> {
+        self.record
+            .last_failure
+            .borrow()
+            .as_ref()
+            .map(|(_, at)| *at)
+    }
+
+    /// The id of its parent task, for a child task that was not detached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let app = sanio::App::new("demo");
+    /// # sanio::Runtime::new().unwrap().block_on(async {
+    /// let handle = app.add_task(async {}).unwrap().unwrap();
+    /// assert_eq!(handle.task().parent_id(), None);
+    /// # });
+    /// ```
+    pub fn parent_id(&self) -> Option<TaskId> {
+        self.record.parent.get()
     }
 
     /// The error, cancel or panic message of a task that ended without a

@@ -19,18 +19,18 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::resume_unwind;
+use std::panic::Location;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::Stopped;
+use super::info::CancelOutcome;
 use super::local::{local, try_local, Local, Role};
-use super::task_types::{Factory, LocalFuture, Task, TaskHandle, TaskSource, TaskState};
+use super::supervise::{run_policed, Judged, Policy, Start};
+use super::task_types::{Factory, Failure, LocalFuture, Record, Task, TaskHandle, TaskSource};
 use super::{App, Error, IntoResult, IntoTask};
 use crate::rt;
-
-/// What a kept task returns once its output is judged.
-type Judged = Result<(), Stopped>;
 
 /// A task kept for the workers: a name and a factory.
 #[derive(Clone)]
@@ -39,6 +39,10 @@ pub(crate) struct Deferred {
     pub(crate) name: Option<String>,
     /// Called once per worker.
     pub(crate) factory: Factory<Judged>,
+    /// Where it was added.
+    pub(crate) location: &'static Location<'static>,
+    /// Restarts, panic policy and placement, for a task from `App::task`.
+    pub(crate) policy: Option<Policy>,
 }
 
 /// A plain future added before `run`, kept on the thread that added it.
@@ -49,6 +53,8 @@ struct DeferredFuture {
     name: Option<String>,
     /// The future.
     future: LocalFuture<Judged>,
+    /// Where it was added.
+    location: &'static Location<'static>,
 }
 
 thread_local! {
@@ -100,12 +106,12 @@ impl TaskRegistry {
     }
 
     /// The named task, if registered.
-    fn get(&self, name: &str) -> Option<Task> {
+    pub(crate) fn get(&self, name: &str) -> Option<Task> {
         self.named.borrow().get(name).map(|(_, task)| task.clone())
     }
 
     /// Named tasks in the order they were added.
-    fn list(&self) -> Vec<Task> {
+    pub(crate) fn list(&self) -> Vec<Task> {
         let named = self.named.borrow();
         let mut tasks: Vec<&(u64, Task)> = named.values().collect();
         tasks.sort_by_key(|(seq, _)| *seq);
@@ -113,7 +119,7 @@ impl TaskRegistry {
     }
 
     /// Drops every finished named and unnamed task; returns how many named.
-    fn purge(&self) -> usize {
+    pub(crate) fn purge(&self) -> usize {
         self.unnamed
             .borrow_mut()
             .retain(|task| !task.state().is_finished());
@@ -123,8 +129,27 @@ impl TaskRegistry {
         before - named.len()
     }
 
+    /// Named tasks in the order they were added, then unnamed ones.
+    pub(crate) fn all(&self) -> Vec<Task> {
+        let mut all = self.list();
+        all.extend(self.unnamed.borrow().iter().cloned());
+        all
+    }
+
+    /// The registered task with this loop id, named or not.
+    pub(crate) fn by_id(&self, id: rt::TaskId) -> Option<Task> {
+        let named = self.named.borrow();
+        let unnamed = self.unnamed.borrow();
+        named
+            .values()
+            .map(|(_, task)| task)
+            .chain(unnamed.iter())
+            .find(|task| task.id() == id)
+            .cloned()
+    }
+
     /// Every task not yet ended.
-    fn live(&self) -> Vec<Task> {
+    pub(crate) fn live(&self) -> Vec<Task> {
         let named = self.named.borrow();
         let unnamed = self.unnamed.borrow();
         named
@@ -168,6 +193,7 @@ impl App {
     ///     assert_eq!(handle.await, Ok(42));
     /// });
     /// ```
+    #[track_caller]
     pub fn add_task<M, T>(
         &self,
         task: T,
@@ -197,6 +223,7 @@ impl App {
     ///     assert!(matches!(again, Err(sanio::Error::TaskNameTaken(_))));
     /// });
     /// ```
+    #[track_caller]
     pub fn add_named_task<M, T>(
         &self,
         name: impl Into<String>,
@@ -209,6 +236,7 @@ impl App {
     }
 
     /// Starts now if a loop runs here; see the module doc for the rest.
+    #[track_caller]
     fn add_task_inner<T: IntoResult>(
         &self,
         name: Option<String>,
@@ -216,57 +244,102 @@ impl App {
     ) -> Result<Option<TaskHandle<T::Ok>>, Error> {
         let local = match local(self, "add_task") {
             Ok(local) if local.role != Role::MainProcess => local,
-            Err(_) if self.is_running() => {
-                self.send_to_workers(name, source)?;
-                return Ok(None);
-            }
-            Ok(_) | Err(_) => {
-                self.defer(name, source)?;
+            found => {
+                // Off every loop while the app runs, the workers get it now.
+                self.defer(name, source, found.is_err() && self.is_running())?;
                 return Ok(None);
             }
         };
+        self.add_now(&local, name, source).map(Some)
+    }
+
+    /// Starts a task now on this worker.
+    #[track_caller]
+    pub(crate) fn add_now<T: IntoResult>(
+        &self,
+        local: &Local,
+        name: Option<String>,
+        source: TaskSource<T>,
+    ) -> Result<TaskHandle<T::Ok>, Error> {
         let future = match source {
             TaskSource::Future(future) => future,
             TaskSource::Factory(factory) => factory(self.clone()),
         };
         let future = Box::pin(async move { super::error::judge(future.await) });
-        self.start_task(&local, name, future).map(Some)
+        self.start_task(local, name, future, Location::caller())
     }
 
-    /// Keeps a factory for the workers while the app runs (a worker still
-    /// starting finds it in the list) and sends it to every running worker
-    /// that has started its kept tasks already, to start now.
-    fn send_to_workers<T: IntoResult>(
+    /// Keeps a task until the workers start (`send`: the app runs and they
+    /// started already, so the running ones get it now).
+    #[track_caller]
+    fn defer<T: IntoResult>(
         &self,
         name: Option<String>,
         source: TaskSource<T>,
+        send: bool,
     ) -> Result<(), Error> {
-        let TaskSource::Factory(factory) = source else {
-            return Err(Error::FutureOffWorker);
-        };
-        let factory: Factory<Judged> = Arc::new(move |app| super::error::judged(factory(app)));
+        match source {
+            TaskSource::Factory(factory) => {
+                let factory: Factory<Judged> =
+                    Arc::new(move |app| super::error::judged(factory(app)));
+                let kept = Deferred {
+                    name,
+                    factory,
+                    location: Location::caller(),
+                    policy: None,
+                };
+                self.keep_for_workers(kept, send)
+            }
+            // A plain future cannot move to a worker that runs already.
+            TaskSource::Future(_) if send => Err(Error::FutureOffWorker),
+            TaskSource::Future(future) => {
+                if let Some(name) = &name {
+                    if self.name_kept(&self.deferred_tasks(), name) {
+                        return Err(Error::TaskNameTaken(name.clone()));
+                    }
+                }
+                let kept = DeferredFuture {
+                    app: self.id(),
+                    name,
+                    future: super::error::judged(future),
+                    location: Location::caller(),
+                };
+                DEFERRED_FUTURES.with(|d| d.borrow_mut().push(kept));
+                Ok(())
+            }
+        }
+    }
+
+    /// Keeps a factory for the workers (a worker still starting finds it
+    /// in the list) and, with `send`, sends it to every running worker that
+    /// has started its kept tasks already, to start now. A name kept twice
+    /// would make every worker fail at start, so it is refused here, where
+    /// the mistake is made.
+    pub(crate) fn keep_for_workers(&self, kept: Deferred, send: bool) -> Result<(), Error> {
         let loops = {
             let mut deferred = self.deferred_tasks();
-            if name.is_some() && deferred.iter().any(|d| d.name == name) {
-                return Err(Error::TaskNameTaken(name.unwrap_or_default()));
+            if let Some(name) = &kept.name {
+                if self.name_kept(&deferred, name) {
+                    return Err(Error::TaskNameTaken(name.clone()));
+                }
             }
-            deferred.push(Deferred {
-                name: name.clone(),
-                factory: Arc::clone(&factory),
-            });
+            deferred.push(kept.clone());
             // Read under the list's lock: a worker registers its loop before
             // it reads the list, so none is missed and none starts it twice.
-            self.loops()
+            if send {
+                self.loops()
+            } else {
+                Vec::new()
+            }
         };
         for handle in loops {
-            let (app, name, factory) = (self.clone(), name.clone(), Arc::clone(&factory));
+            let (app, kept) = (self.clone(), kept.clone());
             let sent = handle.spawn(async move {
                 let Some(local) = try_local(&app) else {
                     return;
                 };
                 if local.deferred_started.get() {
-                    let started = app.start_task(&local, name, factory(app.clone()));
-                    if let Err(err) = started {
+                    if let Err(err) = app.start_kept(&local, kept) {
                         log::error!("a task added while running did not start: {err}");
                     }
                 }
@@ -278,45 +351,15 @@ impl App {
         Ok(())
     }
 
-    /// Keeps a task until the workers start.
-    /// A name kept twice would make every worker fail at start, so it is
-    /// refused here, where the mistake is made.
-    fn defer<T: IntoResult>(
-        &self,
-        name: Option<String>,
-        source: TaskSource<T>,
-    ) -> Result<(), Error> {
-        if let Some(name) = &name {
-            let in_factories = self
-                .deferred_tasks()
-                .iter()
-                .any(|d| d.name.as_ref() == Some(name));
-            let in_futures = DEFERRED_FUTURES.with(|d| {
+    /// Whether `name` is kept for the workers already: in `deferred` (the
+    /// app's factories) or among the futures kept on this thread.
+    fn name_kept(&self, deferred: &[Deferred], name: &str) -> bool {
+        deferred.iter().any(|d| d.name.as_deref() == Some(name))
+            || DEFERRED_FUTURES.with(|d| {
                 d.borrow()
                     .iter()
-                    .any(|kept| kept.app == self.id() && kept.name.as_ref() == Some(name))
-            });
-            if in_factories || in_futures {
-                return Err(Error::TaskNameTaken(name.clone()));
-            }
-        }
-        match source {
-            TaskSource::Factory(factory) => {
-                let factory: Factory<Judged> =
-                    Arc::new(move |app| super::error::judged(factory(app)));
-                self.deferred_tasks().push(Deferred { name, factory });
-            }
-            TaskSource::Future(future) => {
-                let future = super::error::judged(future);
-                let kept = DeferredFuture {
-                    app: self.id(),
-                    name,
-                    future,
-                };
-                DEFERRED_FUTURES.with(|d| d.borrow_mut().push(kept));
-            }
-        }
-        Ok(())
+                    .any(|kept| kept.app == self.id() && kept.name.as_deref() == Some(name))
+            })
     }
 
     /// Starts the tasks kept for the workers on this worker: each factory,
@@ -325,7 +368,7 @@ impl App {
         let factories: Vec<Deferred> = self.deferred_tasks().clone();
         local.deferred_started.set(true);
         for deferred in factories {
-            self.start_task(local, deferred.name, (deferred.factory)(self.clone()))?;
+            self.start_kept(local, deferred)?;
         }
         if local.worker() == Some(0) {
             let mine: Vec<DeferredFuture> = DEFERRED_FUTURES.with(|d| {
@@ -337,10 +380,41 @@ impl App {
                 mine
             });
             for kept in mine {
-                self.start_task(local, kept.name, kept.future)?;
+                self.start_task(local, kept.name, kept.future, kept.location)?;
             }
         }
         Ok(())
+    }
+
+    /// Starts one task kept for the workers on this worker. With unique
+    /// names, or for a singleton, a name another worker holds already is
+    /// left to that worker.
+    fn start_kept(&self, local: &Local, kept: Deferred) -> Result<(), Error> {
+        let once = kept.policy.is_some_and(|policy| policy.singleton.is_some());
+        let started = match (kept.policy, kept.name) {
+            (Some(policy), Some(name)) => self
+                .start_policed(
+                    local,
+                    name,
+                    policy,
+                    Start::Factory(kept.factory),
+                    kept.location,
+                )
+                .map(drop),
+            (_, name) => self
+                .start_task(local, name, (kept.factory)(self.clone()), kept.location)
+                .map(drop),
+        };
+        match started {
+            Err(Error::TaskNameTaken(name)) if once || self.unique_task_names() => {
+                log::debug!(
+                    "worker {}: task {name} runs on another worker",
+                    local.index()
+                );
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// Drops the plain futures kept on this thread for this app: `serve`
@@ -355,29 +429,86 @@ impl App {
         })
     }
 
+    /// Whether task names are unique across the workers in this run.
+    fn unique_task_names(&self) -> bool {
+        self.running_config()
+            .is_some_and(|config| config.unique_task_names)
+    }
+
     /// Spawns a supervised task on this worker and registers it.
     fn start_task<T: 'static>(
         &self,
         local: &Local,
         name: Option<String>,
         future: LocalFuture<Result<T, Stopped>>,
+        location: &'static Location<'static>,
+    ) -> Result<TaskHandle<T>, Error> {
+        let app = self.clone();
+        let make = move |label, failure, record| -> LocalFuture<Result<T, Stopped>> {
+            Box::pin(supervise(app, label, failure, record, future))
+        };
+        self.spawn_registered(local, name, false, location, make)
+    }
+
+    /// Spawns a task from [`App::task`] on this worker and registers it.
+    pub(crate) fn start_policed(
+        &self,
+        local: &Local,
+        name: String,
+        policy: Policy,
+        start: Start,
+        location: &'static Location<'static>,
+    ) -> Result<Task, Error> {
+        let app = self.clone();
+        let once = policy.singleton.is_some();
+        let make = move |label: Option<Rc<str>>, failure, record| -> LocalFuture<Judged> {
+            let label = label.unwrap_or_else(|| Rc::from("<unnamed>"));
+            Box::pin(run_policed(app, label, failure, record, start, policy))
+        };
+        let handle = self.spawn_registered(local, Some(name), once, location, make)?;
+        Ok(handle.task)
+    }
+
+    /// Spawns the future `make` builds on this worker and registers it;
+    /// `process_unique` claims the name across the workers (as does the
+    /// unique-names policy).
+    fn spawn_registered<T: 'static>(
+        &self,
+        local: &Local,
+        name: Option<String>,
+        process_unique: bool,
+        location: &'static Location<'static>,
+        make: impl FnOnce(Option<Rc<str>>, Failure, Rc<Record>) -> LocalFuture<Result<T, Stopped>>,
     ) -> Result<TaskHandle<T>, Error> {
         if let Some(name) = &name {
             if local.tasks.is_live(name) {
                 return Err(Error::TaskNameTaken(name.clone()));
             }
         }
-        let name: Option<Rc<str>> = name.map(Rc::from);
-        let failure = Rc::default();
-        let supervised = supervise(self.clone(), name.clone(), Rc::clone(&failure), future);
-        let join = match &name {
-            Some(name) => rt::spawn_named(name.to_string(), supervised),
-            None => rt::spawn(supervised),
+        let claim = match &name {
+            Some(name) if process_unique || self.unique_task_names() => Some(
+                self.claim_name(name, local.index())
+                    .ok_or_else(|| Error::TaskNameTaken(name.clone()))?,
+            ),
+            _ => None,
         };
+        let name: Option<Rc<str>> = name.map(Rc::from);
+        let failure: Failure = Rc::default();
+        let record: Rc<Record> = Rc::default();
+        let supervised = make(name.clone(), Rc::clone(&failure), Rc::clone(&record));
+        let orphans = super::scope::OrphanGuard(Rc::clone(&record));
+        let supervised = async move {
+            let _claim = claim; // released when the task ends or is dropped
+            let _orphans = orphans; // its children end with it
+            supervised.await
+        };
+        let join = rt::spawn_at(supervised, name.as_deref().map(str::to_owned), location)
+            .map_err(|_| Error::NoLoop("add_task"))?;
         let task = Task {
             name,
             task: join.task_ref(),
             failure,
+            record,
         };
         local.tasks.register(task.clone())?;
         Ok(TaskHandle { task, join })
@@ -429,9 +560,11 @@ impl App {
         }
     }
 
-    /// Cancels the task named `name` and waits until it is gone; returns its
-    /// final state. A task that already ended is left alone and its state
-    /// returned: no stale error is raised again.
+    /// Cancels the task named `name` on this worker and waits until it is
+    /// gone; returns what the cancel did ([`CancelOutcome`]): it cleaned up
+    /// after observing the cancel, it was dropped, or it had already ended
+    /// (then it is left alone: no stale error is raised again). See
+    /// [`cancel_task_anywhere`](Self::cancel_task_anywhere) for any worker.
     ///
     /// # Errors
     ///
@@ -443,11 +576,12 @@ impl App {
     /// let app = sanio::App::new("demo");
     /// sanio::Runtime::new().unwrap().block_on(async {
     ///     app.add_named_task("slow_task", std::future::pending::<()>()).unwrap();
-    ///     let state = app.cancel_task("slow_task").await.unwrap();
-    ///     assert_eq!(state, sanio::TaskState::Cancelled);
+    ///     let outcome = app.cancel_task("slow_task").await.unwrap();
+    ///     assert_eq!(outcome, sanio::CancelOutcome::Dropped);
+    ///     assert_eq!(outcome.state(), sanio::TaskState::Cancelled);
     /// });
     /// ```
-    pub async fn cancel_task(&self, name: &str) -> Result<TaskState, Error> {
+    pub async fn cancel_task(&self, name: &str) -> Result<CancelOutcome, Error> {
         self.cancel_task_inner(name, None).await
     }
 
@@ -468,7 +602,11 @@ impl App {
     ///     assert_eq!(app.get_task("t").unwrap().message().as_deref(), Some("shutting down"));
     /// });
     /// ```
-    pub async fn cancel_task_with(&self, name: &str, message: &str) -> Result<TaskState, Error> {
+    pub async fn cancel_task_with(
+        &self,
+        name: &str,
+        message: &str,
+    ) -> Result<CancelOutcome, Error> {
         self.cancel_task_inner(name, Some(message)).await
     }
 
@@ -483,7 +621,7 @@ impl App {
     ///     assert_eq!(app.cancel_task_if_present("nope").await, None);
     /// });
     /// ```
-    pub async fn cancel_task_if_present(&self, name: &str) -> Option<TaskState> {
+    pub async fn cancel_task_if_present(&self, name: &str) -> Option<CancelOutcome> {
         self.cancel_task_inner(name, None).await.ok()
     }
 
@@ -492,16 +630,9 @@ impl App {
         &self,
         name: &str,
         message: Option<&str>,
-    ) -> Result<TaskState, Error> {
+    ) -> Result<CancelOutcome, Error> {
         let task = self.get_task(name)?;
-        if task.state().is_finished() {
-            return Ok(task.state());
-        }
-        match message {
-            Some(message) => task.cancel_with(message),
-            None => task.cancel(),
-        }
-        Ok(task.wait().await)
+        Ok(task.cancel_and_wait(message).await)
     }
 
     /// This worker's named tasks, finished ones too, until
@@ -588,6 +719,7 @@ async fn supervise<T: 'static>(
     app: App,
     name: Option<Rc<str>>,
     failure: super::task_types::Failure,
+    record: Rc<Record>,
     future: LocalFuture<Result<T, Stopped>>,
 ) -> Result<T, Stopped> {
     let label = name.as_deref().unwrap_or("<unnamed>").to_owned();
@@ -595,6 +727,7 @@ async fn supervise<T: 'static>(
         Ok(Ok(value)) => Ok(value),
         Ok(Err(Stopped::Failed(message))) => {
             log::error!("task {label} failed: {message}");
+            *record.last_failure.borrow_mut() = Some((message.clone(), rt::now()));
             *failure.borrow_mut() = Some(Stopped::Failed(message.clone()));
             app.report_exception(format!("task {label} failed: {message}"));
             Err(Stopped::Failed(message))
@@ -606,7 +739,9 @@ async fn supervise<T: 'static>(
         }
         Err(payload) => {
             let message = rt::panic_message(&*payload);
+            *record.last_failure.borrow_mut() = Some((message.clone(), rt::now()));
             app.report_exception(format!("task {label} panicked: {message}"));
+            app.stop_for_panic(app.panic_policy(), &label, &message);
             resume_unwind(payload)
         }
     }

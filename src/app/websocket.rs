@@ -147,8 +147,13 @@ async fn upgrade(request: Request, handler: WsHandler, protocols: Arc<[String]>)
 /// Runs the handler on the connection's task and closes the socket with
 /// the code its outcome calls for.
 async fn run_handler(app: App, request: Request, handler: WsHandler, ws: WebSocket) {
-    let registration = try_local(&app).map(|local| OpenSockets::register(local, ws.clone()));
+    let local = try_local(&app);
+    let registration = local
+        .clone()
+        .map(|local| OpenSockets::register(local, ws.clone()));
+    let scope = local.as_deref().map(super::scope::ScopeGuard::new);
     let outcome = CatchUnwind::new(handler(request, ws.clone())).await;
+    drop(scope); // the handler's scoped tasks end with it
     let (code, reason) = match outcome {
         Ok(Ok(())) => (CloseCode::NORMAL, String::new()),
         // A cancel is not a failure. The cancels that reach a handler come

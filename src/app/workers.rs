@@ -43,6 +43,8 @@ pub struct Server {
     addr: SocketAddr,
     /// The worker threads.
     threads: Vec<JoinHandle<Result<(), Error>>>,
+    /// Logs the task tree on SIGUSR1, if the config asked for it.
+    dump_on_signal: Option<super::dump::DumpOnSignal>,
 }
 
 impl Server {
@@ -68,7 +70,8 @@ impl Server {
     ///
     /// # Errors
     ///
-    /// The first worker error (a failing start listener, ...).
+    /// The first worker error (a failing start listener, ...), or
+    /// [`Error::TaskPanicked`] when a task's panic policy stopped the app.
     ///
     /// # Examples
     ///
@@ -86,6 +89,7 @@ impl Server {
                 result = joined;
             }
         }
+        self.dump_on_signal = None; // uninstalled before the next run
         let stopped = self.app.finish_run();
         result.and(stopped)
     }
@@ -112,7 +116,8 @@ impl App {
     ///
     /// # Errors
     ///
-    /// A bind error, a failing start listener, or a worker's error.
+    /// A bind error, a failing start listener, a worker's error, or
+    /// [`Error::TaskPanicked`] when a task's panic policy stopped the app.
     ///
     /// # Examples
     ///
@@ -133,6 +138,8 @@ impl App {
             .take()
             .expect("start(.., false) keeps worker 0 for the caller");
         let result = run_worker(self, spec);
+        // `join` runs `main_process_stop` and returns a task's panic that
+        // stopped the app.
         let joined = server.0.join();
         drop(signals);
         result.and(joined)
@@ -202,6 +209,7 @@ impl App {
             return Err(Error::AlreadyRunning);
         }
         self.inner.stopping.store(false, Ordering::Release);
+        super::lock(&self.inner.stop_reports).clear();
         let started = self.start_inner(config, all_threads);
         if started.is_err() {
             self.inner.running.store(false, Ordering::Release);
@@ -234,6 +242,11 @@ impl App {
         );
         #[cfg(feature = "tls")]
         let config = with_tls_acceptor(config)?;
+        let dump_on_signal = if config.dump_on_sigusr1 {
+            Some(super::dump::DumpOnSignal::install(self)?)
+        } else {
+            None
+        };
         let config = Arc::new(config);
         *super::lock(&self.inner.config) = Some(Arc::clone(&config));
         let routes: Arc<Routes> = self.frozen_routes();
@@ -259,12 +272,14 @@ impl App {
             app: self.clone(),
             addr,
             threads,
+            dump_on_signal,
         };
         Ok((server, kept))
     }
 
     /// Runs `main_process_stop` (within its share of the graceful timeout)
-    /// and unfreezes the setup.
+    /// and unfreezes the setup; [`Error::TaskPanicked`] if a task's panic
+    /// policy stopped the app.
     pub(super) fn finish_run(&self) -> Result<(), Error> {
         let graceful = self.running_config().map_or_else(
             || Config::default().graceful_timeout,
@@ -274,6 +289,9 @@ impl App {
         let result = Runtime::new()
             .map(|rt| rt.block_on(self.run_stop_listeners(Lifecycle::MainProcessStop, share)));
         self.inner.running.store(false, Ordering::Release);
+        if let Some(reason) = self.take_fatal() {
+            return Err(Error::TaskPanicked(reason));
+        }
         Ok(result?)
     }
 }

@@ -84,6 +84,28 @@ pub(crate) fn take_cancel() -> Option<Cancelled> {
         .map(|message| Cancelled { message })
 }
 
+/// Whether the current task has been asked to stop, whether or not it
+/// observed the cancel yet (a supervisor asks this before a restart).
+/// `false` outside a task.
+///
+/// # Examples
+///
+/// ```
+/// let rt = sanio::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let task = sanio::spawn(async {
+///         let _ = sanio::cancelled().await;
+///         sanio::rt::is_cancel_requested()
+///     });
+///     sanio::rt::yield_now().await;
+///     task.cancel();
+///     assert_eq!(task.await, Ok(true));
+/// });
+/// ```
+pub fn is_cancel_requested() -> bool {
+    context::with_current(|core| core.cancel_requested()).unwrap_or(false)
+}
+
 /// Completes when the current task is cancelled (and marks the cancel as
 /// observed); pending forever otherwise.
 ///

@@ -93,3 +93,9 @@ impl Drop for EnterGuard {
         });
     }
 }
+
+/// The id of the task being polled on this thread's loop, if any (cheaper
+/// than `TaskRef::current`: no handle is made).
+pub(crate) fn current_task_id() -> Option<super::TaskId> {
+    with_current(|core| core.current_task()).ok().flatten()
+}

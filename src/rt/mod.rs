@@ -107,6 +107,7 @@ mod cancel;
 mod clock;
 mod context;
 mod core;
+mod dump;
 mod embed;
 mod interval;
 mod join;
@@ -119,9 +120,10 @@ mod time;
 mod trace;
 mod waker;
 
-pub use cancel::{cancellable, cancelled, Cancelled, WaitCancelled};
+pub use cancel::{cancellable, cancelled, is_cancel_requested, Cancelled, WaitCancelled};
 pub use clock::{advance, now, Advance};
 pub use context::NoRuntime;
+pub use dump::{assert_no_live_tasks, dump, live_tasks, DumpState, TaskDump};
 pub use embed::{LoopBusy, Turn};
 pub use interval::{interval, Interval, MissedTickBehavior};
 pub use join::{JoinError, JoinHandle, TaskRef};
@@ -133,6 +135,7 @@ pub use trace::{TraceLog, TRACE_OUT_ENV};
 
 pub(crate) use cancel::take_cancel;
 pub(crate) use clock::coarse_now;
+pub(crate) use context::current_task_id;
 pub(crate) use core::panic_message;
 pub(crate) use reactor::{Direction, Registration};
-pub(crate) use spawn::{poll_catching, CatchUnwind};
+pub(crate) use spawn::{poll_catching, spawn_at, CatchUnwind};

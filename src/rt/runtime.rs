@@ -45,7 +45,7 @@ use super::waker::{Remote, Shared};
 /// ```
 pub struct Runtime {
     /// The loop.
-    core: Rc<Core>,
+    pub(super) core: Rc<Core>,
 }
 
 impl Runtime {
@@ -231,11 +231,15 @@ impl Runtime {
     /// let task = rt.spawn(async { 40 + 2 });
     /// assert_eq!(rt.block_on(task), Ok(42));
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
     {
-        let id = self.core.spawn(super::spawn::erase(future), None, 1);
+        let location = std::panic::Location::caller();
+        let id = self
+            .core
+            .spawn(super::spawn::erase(future), None, 1, location);
         JoinHandle::new(Rc::clone(&self.core), id)
     }
 

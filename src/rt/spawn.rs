@@ -2,6 +2,7 @@
 //! `yield_now`.
 
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -31,6 +32,7 @@ use super::task::BoxFuture;
 ///     assert_eq!(task.await, Ok(6));
 /// });
 /// ```
+#[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
@@ -54,6 +56,7 @@ where
 /// let rt = sanio::Runtime::new().unwrap();
 /// rt.block_on(async { assert!(sanio::rt::try_spawn(async {}).is_ok()) });
 /// ```
+#[track_caller]
 pub fn try_spawn<F>(future: F) -> Result<JoinHandle<F::Output>, NoRuntime>
 where
     F: Future + 'static,
@@ -77,6 +80,7 @@ where
 /// assert_eq!(task.name().as_deref(), Some("heartbeat"));
 /// # });
 /// ```
+#[track_caller]
 pub fn spawn_named<F>(name: impl Into<String>, future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
@@ -88,12 +92,25 @@ where
 }
 
 /// Erases the output type and stores the task.
+#[track_caller]
 fn spawn_inner<F>(future: F, name: Option<String>) -> Result<JoinHandle<F::Output>, NoRuntime>
 where
     F: Future + 'static,
 {
+    spawn_at(future, name, Location::caller())
+}
+
+/// Spawns with an explicit spawn location (the app passes its caller's).
+pub(crate) fn spawn_at<F>(
+    future: F,
+    name: Option<String>,
+    location: &'static Location<'static>,
+) -> Result<JoinHandle<F::Output>, NoRuntime>
+where
+    F: Future + 'static,
+{
     let core = context::current()?;
-    let id = core.spawn(erase(future), name, 1);
+    let id = core.spawn(erase(future), name, 1, location);
     Ok(JoinHandle::new(core, id))
 }
 

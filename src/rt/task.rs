@@ -27,10 +27,11 @@
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::time::TimerKey;
 use super::waker::TaskWaker;
@@ -234,6 +235,23 @@ pub(crate) struct Extra {
     pub(crate) end_waiters: Vec<Waker>,
 }
 
+/// What the loop measures of every task, for dumps (`dump.rs`): a few
+/// counters updated around each poll.
+pub(crate) struct TaskStats {
+    /// Where it was spawned (`#[track_caller]`).
+    pub(crate) location: &'static Location<'static>,
+    /// When it was spawned.
+    pub(crate) spawned: Instant,
+    /// When its last poll started.
+    pub(crate) last_poll: Option<Instant>,
+    /// Time spent in its polls, in nanoseconds.
+    pub(crate) busy_ns: u64,
+    /// How many times it was polled.
+    pub(crate) polls: u32,
+    /// How many of its polls ran past the slow-poll threshold.
+    pub(crate) slow_polls: u32,
+}
+
 /// One slot of the executor's slab.
 pub(crate) struct Task {
     /// The future or what is left of it.
@@ -256,6 +274,8 @@ pub(crate) struct Task {
     /// How many handles (`JoinHandle`, `TaskRef`) refer to this slot.
     /// INVARIANT: a slot whose task has ended is freed when this reaches 0.
     pub(crate) handles: u32,
+    /// Polls, busy time, spawn location: what a dump shows.
+    pub(crate) stats: TaskStats,
 }
 
 impl Task {

@@ -228,7 +228,9 @@ fn deliver(app: &App, channel: &str, frame: Frame) {
         [_, Frame::BulkString(from), Frame::BulkString(payload)] if from == channel.as_bytes() => {
             match decode_event(payload) {
                 Some(event) if validate_user(event.name(), false).is_ok() => {
-                    app.broadcast(event);
+                    if let Err(err) = app.broadcast(event) {
+                        log::warn!("cluster bridge: {err}");
+                    }
                 }
                 _ => log::warn!("cluster bridge: ignoring a malformed event"),
             }

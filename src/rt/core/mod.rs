@@ -14,7 +14,7 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -25,12 +25,13 @@ use slab::Slab;
 use super::clock::Clock;
 use super::embed::Turn;
 use super::reactor::Reactor;
-use super::task::{BoxFuture, CancelState, Stage, Task, TaskId};
+use super::task::{BoxFuture, CancelState, Stage, Task, TaskId, TaskStats};
 use super::time::Timers;
 use super::trace::{Trace, What};
 use super::waker::{Remote, Shared, TaskWaker};
 use super::Stats;
 
+mod dump;
 mod handles;
 
 /// How many ready tasks one turn polls before it looks at I/O and timers
@@ -51,6 +52,11 @@ pub(crate) const IO_BUDGET: u32 = 128;
 /// async cleanup before it is dropped, unless the runtime or the cancel
 /// says otherwise.
 pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+
+/// A single poll longer than this is logged with the task's name and
+/// spawn location and counted in its dump, unless the runtime says
+/// otherwise.
+pub(crate) const DEFAULT_SLOW_POLL: Duration = Duration::from_millis(100);
 
 /// What a timer entry does when it expires.
 pub(crate) enum TimerEvent {
@@ -89,6 +95,12 @@ pub(crate) struct Core {
     io_budget: Cell<u32>,
     /// The trace recorder: off unless the runtime asked for it.
     pub(crate) trace: Trace,
+    /// A poll longer than this is logged and counted as slow.
+    pub(crate) slow_poll: Cell<Duration>,
+    /// Whether polls are timed (busy time, slow polls): on in debug
+    /// builds, and in release once a slow-poll threshold is set or a dump
+    /// is taken.
+    pub(crate) timing: Cell<bool>,
 }
 
 impl Core {
@@ -110,6 +122,8 @@ impl Core {
             clock: Clock::new(),
             io_budget: Cell::new(IO_BUDGET),
             trace: Trace::off(),
+            slow_poll: Cell::new(DEFAULT_SLOW_POLL),
+            timing: Cell::new(cfg!(debug_assertions)),
         })
     }
 
@@ -184,7 +198,13 @@ impl Core {
 
     /// Stores a future in a new slot and schedules its first poll. `handles`
     /// is how many handles the caller is about to make (0 or 1).
-    pub(crate) fn spawn(&self, future: BoxFuture, name: Option<String>, handles: u32) -> TaskId {
+    pub(crate) fn spawn(
+        &self,
+        future: BoxFuture,
+        name: Option<String>,
+        handles: u32,
+        location: &'static Location<'static>,
+    ) -> TaskId {
         let generation = self.next_generation.get();
         self.next_generation.set(generation.wrapping_add(1));
         let mut tasks = self.tasks.borrow_mut();
@@ -205,6 +225,14 @@ impl Core {
             cancel: CancelState::None,
             polled: false,
             handles,
+            stats: TaskStats {
+                location,
+                spawned: self.clock.coarse(),
+                last_poll: None,
+                busy_ns: 0,
+                polls: 0,
+                slow_polls: 0,
+            },
         };
         if name.is_some() {
             task.extra_mut().name = name;
@@ -286,7 +314,7 @@ impl Core {
                     self.enqueue(id);
                 }
                 Remote::Spawn(future) => {
-                    self.spawn(Box::pin(future), None, 0);
+                    self.spawn(Box::pin(future), None, 0, Location::caller());
                 }
             }
         }
@@ -342,6 +370,8 @@ impl Core {
                 unreachable!("checked just above");
             };
             task.polled = true;
+            task.stats.polls = task.stats.polls.saturating_add(1);
+            task.stats.last_poll = Some(self.clock.coarse());
             let waker = task.waker.take().expect("a waiting task has its waker");
             waker.clear_scheduled();
             Some((future, waker, task.cancel))
@@ -355,8 +385,15 @@ impl Core {
         self.current.set(Some(id));
         self.reset_io_budget();
         self.trace.record(|| What::PollStart(id));
+        // Two clock reads per poll, only while timing is on (see `dump.rs`).
+        // Busy time is the wall time the poll held the thread, so it reads
+        // the OS clock even when the runtime's clock is paused.
+        let started = self.timing.get().then(Instant::now);
         let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll_erased(&mut cx)));
         self.trace.record(|| What::poll_end(id, &polled));
+        if let Some(started) = started {
+            self.time_poll(id, started);
+        }
         // The task stays current while the loop files the poll's outcome:
         // its destructors run as part of it, and the wakes of its awaiters
         // are its own.
@@ -372,6 +409,28 @@ impl Core {
             }
         }
         self.current.set(None);
+    }
+
+    /// Adds a poll that started at `started` to the task's busy time, and
+    /// warns about a poll longer than the slow-poll threshold.
+    fn time_poll(&self, id: TaskId, started: Instant) {
+        let busy = started.elapsed();
+        let slow = busy > self.slow_poll.get();
+        let warn = self.with_task(id, |task| {
+            let stats = &mut task.stats;
+            stats.busy_ns = stats
+                .busy_ns
+                .saturating_add(u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX));
+            if slow {
+                stats.slow_polls = stats.slow_polls.saturating_add(1);
+                let name = task.name().unwrap_or("<unnamed>").to_owned();
+                return Some((name, task.stats.location));
+            }
+            None
+        });
+        if let Some(Some((name, location))) = warn {
+            log::warn!("task {id} ({name}, spawned at {location}) blocked the loop for {busy:?} in one poll");
+        }
     }
 
     /// A poll returned `Pending`: put the future back, and apply step 3 of
@@ -537,6 +596,15 @@ impl Core {
             })
         })
         .flatten()
+    }
+
+    /// Whether the task being polled has been asked to stop (observed or
+    /// not).
+    pub(crate) fn cancel_requested(&self) -> bool {
+        self.current
+            .get()
+            .and_then(|id| self.with_task(id, |task| task.cancel != CancelState::None))
+            .unwrap_or(false)
     }
 
     /// The task being polled right now.
