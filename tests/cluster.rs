@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sanio::app::cluster::{ClusterError, Lease};
-use sanio::{App, Config, Event, Server};
+use sanio::{App, Config, Event, Server, Singleton};
 use support::redis::{prefix, wait_for, Redis};
 
 /// Deliveries seen: (instance name, worker, event name, origin).
@@ -300,4 +300,47 @@ fn singleton_takes_over_after_kill_9() {
     child.0.wait().unwrap();
     wait_for("b to take over", || b.cluster_singletons_held() == ["job"]);
     stop(server);
+}
+
+#[test]
+fn the_task_builder_places_a_cluster_singleton() {
+    let redis = Redis::start();
+    let prefix = prefix();
+    let builder_app = |name: &str| {
+        let app = App::new(name);
+        let added = app
+            .task("job")
+            .singleton(Singleton::Cluster)
+            .add_task(|_app: App| async {
+                sanio::sleep(Duration::from_secs(3600)).await;
+            })
+            .unwrap();
+        assert!(added.is_none(), "kept for the lease loop");
+        app
+    };
+    let a = builder_app("a");
+    let b = builder_app("b");
+    // A plain future cannot be started again on another instance.
+    assert!(matches!(
+        a.task("once")
+            .singleton(Singleton::Cluster)
+            .add_task(async {}),
+        Err(sanio::Error::NeedsFactory(_))
+    ));
+    let server_a = a.serve(config(&redis, &prefix)).unwrap();
+    let server_b = b.serve(config(&redis, &prefix)).unwrap();
+    wait_for("one holder", || {
+        a.cluster_singletons_held().len() + b.cluster_singletons_held().len() == 1
+    });
+    wait_for("both bridges", || {
+        a.cluster_connected() && b.cluster_connected()
+    });
+    assert_eq!(
+        a.cluster_singletons_held().len() + b.cluster_singletons_held().len(),
+        1,
+        "one holder at a time"
+    );
+    stop(server_a);
+    wait_for("b to hold it", || b.cluster_singletons_held() == ["job"]);
+    stop(server_b);
 }

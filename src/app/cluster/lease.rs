@@ -304,7 +304,9 @@ impl App {
     /// Without a Redis URL in the config the task does not run.
     ///
     /// The factory is called each time this instance takes the lease; the
-    /// task is dropped if the lease is lost.
+    /// task is dropped if the lease is lost. The tasks API gives the same
+    /// placement: `app.task(name).singleton(Singleton::Cluster)` (see
+    /// [`Singleton::Cluster`](crate::Singleton::Cluster)).
     ///
     /// # Errors
     ///
