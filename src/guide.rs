@@ -1512,3 +1512,42 @@
 //! assert!(text.contains("timer fire"));
 //! assert!(text.contains("end            task 0.0 \"napper\" (done)"));
 //! ```
+//!
+//! # 13. More than one machine (feature `redis`)
+//!
+//! Everything so far lives in one process. With `Config::redis(url)` (or
+//! `SANIO_REDIS_URL`) every instance joins a cluster through one Redis, and
+//! the pieces are the ones you already know, reused:
+//!
+//! - **A client on our own loop.** `app/cluster/conn.rs` opens a
+//!   [`TcpStream`](crate::net::TcpStream), sends commands as RESP arrays and
+//!   reads frames back. The framing is `redis-protocol`'s, used sans-I/O:
+//!   `encode` into a `Vec`, `decode` from the bytes read so far. Reading is
+//!   cancel-safe because bytes stay in the connection's buffer until a whole
+//!   frame decodes, which is what lets the bridge race a read against a
+//!   timer and its outbox in one `poll_fn`.
+//! - **The bridge is a task.** Worker 0 spawns it like any background task.
+//!   It SUBSCRIBEs to `<prefix>:events` and hands every message to
+//!   `dispatch_all` (chapter 9's remote queues), so workers never learn
+//!   where an event came from, except through `Event::origin()`.
+//!   `dispatch_cluster` pushes onto a bounded outbox behind a mutex and
+//!   wakes the bridge's stored waker, from any thread (chapter 1: a waker is
+//!   `Send`). Any error ends the session: the outbox is dropped
+//!   (at-most-once), the bridge sleeps a jittered backoff and starts over.
+//! - **Leases.** A singleton contends with `SET key token NX PX ttl`,
+//!   renews with a script that extends only if the key still holds its
+//!   token, and on cancel (chapter 8: the graceful stop cancels app tasks,
+//!   and later awaits still work) deletes the key with a compare-and-delete
+//!   script, so another instance takes over without waiting for expiry.
+//! - **Readiness.** `app.health()` reads the stop flag that `app.stop()`
+//!   sets first, so `/readyz` says 503 the moment a drain begins; with
+//!   [`Config::drain_delay`](crate::Config::drain_delay) the worker waits
+//!   that long (a sleep raced against a second stop) before it cancels its
+//!   acceptor, so the balancer hears "not ready" instead of "refused".
+//!
+//! `tests/cluster.rs` starts a real `redis-server` and checks each promise:
+//! delivery to all four workers of two instances, recovery after Redis is
+//! killed and restarted, takeover from a dead holder, and the immediate
+//! handover on a graceful stop; `tests/cluster_demo.rs` does the same with
+//! two demo processes, a `/feed` websocket on each worker of the receiving
+//! one, `kill -9` and SIGTERM.

@@ -23,6 +23,8 @@ pub fn build() -> Result<App, Error> {
 pub fn build_with(admin_token: Option<String>) -> Result<App, Error> {
     let app = App::new("demo");
     background_tasks(&app)?;
+    #[cfg(feature = "redis")]
+    cluster_singleton(&app)?;
     routes(&app)?;
     middleware(&app)?;
     app.blueprint(admin(admin_token))?;
@@ -82,6 +84,22 @@ async fn heartbeat(app: App) {
     }
 }
 
+/// With `SANIO_REDIS_URL` set: one task in the whole cluster, on worker 0
+/// of the instance holding its lease, that announces itself every 30 s.
+#[cfg(feature = "redis")]
+fn cluster_singleton(app: &App) -> Result<(), Error> {
+    app.add_cluster_singleton("demo-announcer", |app: App| async move {
+        let mut ticks = sanio::interval(Duration::from_secs(30));
+        loop {
+            ticks.tick().await;
+            let who = format!("singleton on {}", app.instance_id());
+            if let Err(err) = app.dispatch_cluster("my.custom.event", Some(&who)) {
+                log::warn!("announcer: {err}");
+            }
+        }
+    })
+}
+
 /// Every route of the demo.
 fn routes(app: &App) -> Result<(), Error> {
     app.get("/", |_req: Request| async { "Hello, World!" })?;
@@ -98,6 +116,7 @@ fn routes(app: &App) -> Result<(), Error> {
     app.post("/tasks/<name:str>", start_task)?;
     app.delete("/tasks/<name:str>", cancel_task)?;
     app.post("/notify", notify)?;
+    app.add_health_routes("/healthz", "/readyz")?;
     app.get("/events", events)?;
     app.websocket("/feed", feed)?;
     app.websocket("/echo", |_req: Request, ws: WebSocket| async move {
@@ -217,7 +236,15 @@ async fn list_tasks(req: Request) -> Response {
             })
         })
         .collect();
-    Response::json(&json!({ "worker": app.worker(), "tasks": tasks }))
+    #[cfg(feature = "redis")]
+    let cluster = json!({
+        "instance": app.instance_id(),
+        "connected": app.cluster_connected(),
+        "singletons_here": app.cluster_singletons_held(),
+    });
+    #[cfg(not(feature = "redis"))]
+    let cluster = serde_json::Value::Null;
+    Response::json(&json!({ "worker": app.worker(), "tasks": tasks, "cluster": cluster }))
 }
 
 /// `POST /tasks/<name>?seconds=S&fail=1&restart=on-failure`: a named task
@@ -345,9 +372,25 @@ async fn cancel_task(req: Request) -> Result<Response, HttpError> {
 }
 
 /// `POST /notify`: the body becomes `my.custom.event`'s message on every
-/// worker.
+/// worker; with `?scope=cluster`, on every worker of every instance
+/// (feature `redis`, `SANIO_REDIS_URL` set).
 async fn notify(req: Request) -> Result<Response, HttpError> {
     let message = req.text()?.to_owned();
+    if req.query("scope") == Some("cluster") {
+        #[cfg(feature = "redis")]
+        {
+            req.app()
+                .dispatch_cluster("my.custom.event", Some(&message))
+                .map_err(|err| HttpError::new(StatusCode::SERVICE_UNAVAILABLE, err.to_string()))?;
+            return Ok(Response::json(&json!({ "delivered": "cluster" }))
+                .with_status(StatusCode::ACCEPTED));
+        }
+        #[cfg(not(feature = "redis"))]
+        return Err(HttpError::new(
+            StatusCode::BAD_REQUEST,
+            "scope=cluster needs the demo built with --features redis",
+        ));
+    }
     req.app()
         .dispatch_all("my.custom.event", Some(&message))
         .map_err(|err| HttpError::internal(err.to_string()))?;

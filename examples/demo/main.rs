@@ -8,14 +8,18 @@
 //!
 //! Routes:
 //! - `GET /` plaintext "Hello, World!" (the benchmark route)
-//! - `GET /tasks` the named tasks of every worker
+//! - `GET /tasks` the named tasks of every worker (and, with Redis, whether
+//!   the cluster singleton runs on this instance)
 //! - `POST /tasks/<name>?seconds=S&fail=1&restart=on-failure` start a named
 //!   task that sleeps S seconds, then finishes (or fails, and is restarted
 //!   with backoff from 100 ms)
 //! - `DELETE /tasks/<name>` cancel it on whichever worker runs it and wait
 //!   until it is gone
 //! - `POST /tasks/purge` forget finished tasks on every worker
-//! - `POST /notify` broadcast `my.custom.event` (the body is the message) to every worker
+//! - `POST /notify` broadcast `my.custom.event` (the body is the message) to every worker;
+//!   `POST /notify?scope=cluster` to every worker of every instance (built with
+//!   `--features redis`, `SANIO_REDIS_URL=redis://127.0.0.1:6379/0` set)
+//! - `GET /healthz`, `GET /readyz` liveness and readiness (503 once draining), as JSON
 //! - `GET /feed` websocket: the receiver-task pattern, with a receiver
 //!   scoped to the handler
 //! - `GET /echo` websocket echo (the benchmark route)

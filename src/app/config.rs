@@ -39,6 +39,9 @@ pub struct Config {
     /// How long a graceful stop may take: in-flight requests, then task
     /// cleanup; the stop listeners get a quarter of it per phase on top.
     pub(crate) graceful_timeout: Duration,
+    /// How long a graceful stop keeps accepting and serving, not ready,
+    /// before it stops accepting.
+    pub(crate) drain_delay: Duration,
     /// HTTP limits and timeouts.
     pub(crate) limits: Limits,
     /// Log one line per request through `log` (target `sanio::access`).
@@ -49,6 +52,15 @@ pub struct Config {
     /// WebSocket settings.
     #[cfg(feature = "ws")]
     pub(crate) websocket: crate::ws::WsConfig,
+    /// The Redis to join a cluster through (feature `redis`).
+    #[cfg(feature = "redis")]
+    pub(crate) redis_url: Option<String>,
+    /// Prefix of the cluster's Redis channels and keys.
+    #[cfg(feature = "redis")]
+    pub(crate) redis_prefix: String,
+    /// How long a cluster singleton's lease lasts without renewal.
+    #[cfg(feature = "redis")]
+    pub(crate) redis_lease_ttl: Duration,
     /// TLS settings; `None` serves plain HTTP.
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<crate::net::TlsConfig>,
@@ -79,11 +91,18 @@ impl Default for Config {
             backlog: 1024,
             reuse_port: true,
             graceful_timeout: Duration::from_secs(15),
+            drain_delay: Duration::ZERO,
             limits: Limits::default(),
             access_log: false,
             handle_signals: true,
             #[cfg(feature = "ws")]
             websocket: crate::ws::WsConfig::default(),
+            #[cfg(feature = "redis")]
+            redis_url: None,
+            #[cfg(feature = "redis")]
+            redis_prefix: "sanio".to_owned(),
+            #[cfg(feature = "redis")]
+            redis_lease_ttl: Duration::from_secs(10),
             #[cfg(feature = "tls")]
             tls: None,
             #[cfg(feature = "tls")]
@@ -235,6 +254,26 @@ impl Config {
         self
     }
 
+    /// Sets the drain delay (none by default): at a graceful stop, the
+    /// time during which the app says it is not ready (503 from the
+    /// readiness route of [`App::add_health_routes`](crate::App::add_health_routes))
+    /// while it still accepts connections and serves requests as usual, so
+    /// that a load balancer polling readiness stops sending before
+    /// connections are refused or closed. Set it to the balancer's check
+    /// interval times its failure threshold. The graceful timeout starts
+    /// after it. A second [`App::stop`](crate::App::stop) ends it early
+    /// (a second SIGINT/SIGTERM exits at once, as always).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().drain_delay(std::time::Duration::from_secs(5));
+    /// ```
+    pub fn drain_delay(mut self, delay: Duration) -> Self {
+        self.drain_delay = delay;
+        self
+    }
+
     /// Sets how long a question to every worker waits for their answers
     /// (2 s by default): [`App::tasks_everywhere`](super::App::tasks_everywhere),
     /// [`App::cancel_task_anywhere`](super::App::cancel_task_anywhere) and
@@ -347,6 +386,51 @@ impl Config {
     /// ```
     pub fn access_log(mut self, on: bool) -> Self {
         self.access_log = on;
+        self
+    }
+
+    /// Joins the cluster through the Redis at `url`
+    /// (`redis://[user[:password]@]host[:port][/db]`; also
+    /// `SANIO_REDIS_URL` in [`from_env`](Self::from_env)). Feature `redis`;
+    /// see [`app::cluster`](crate::app::cluster).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().redis("redis://127.0.0.1:6379/0");
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis(mut self, url: impl Into<String>) -> Self {
+        self.redis_url = Some(url.into());
+        self
+    }
+
+    /// Sets the prefix of the cluster's channels and keys (`sanio` by
+    /// default): instances with the same prefix form one cluster.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _config = sanio::Config::default().redis_prefix("shop");
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.redis_prefix = prefix.into();
+        self
+    }
+
+    /// Sets how long a cluster singleton's lease lasts without renewal (10 s
+    /// by default, at least 300 ms): the takeover time after a holder dies.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let _config = sanio::Config::default().redis_lease_ttl(Duration::from_secs(5));
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.redis_lease_ttl = ttl.max(Duration::from_millis(300));
         self
     }
 

@@ -194,6 +194,9 @@ pub(super) fn apply<F: Fn(&str) -> Option<String>>(
     if let Some(timeout) = vars.seconds("SANIO_GRACEFUL_TIMEOUT")? {
         config.graceful_timeout = timeout;
     }
+    if let Some(delay) = vars.seconds("SANIO_DRAIN_DELAY")? {
+        config.drain_delay = delay;
+    }
     if let Some(on) = vars.switch("SANIO_ACCESS_LOG")? {
         config.access_log = on;
     }
@@ -203,6 +206,7 @@ pub(super) fn apply<F: Fn(&str) -> Option<String>>(
     apply_tasks(&mut config, vars)?;
     apply_limits(&mut config.limits, vars)?;
     apply_tls(&mut config, vars)?;
+    apply_redis(&mut config, vars)?;
     #[cfg(feature = "ws")]
     apply_websocket(&mut config.websocket, vars)?;
     Ok(config)
@@ -306,6 +310,54 @@ fn apply_tls<F: Fn(&str) -> Option<String>>(
             |_| None::<()>,
         )?;
     }
+    Ok(())
+}
+
+/// The cluster settings: `SANIO_REDIS_URL` (a `redis://` URL, checked
+/// here; empty means no cluster), `SANIO_REDIS_PREFIX` and
+/// `SANIO_REDIS_LEASE_TTL` (seconds).
+#[cfg(feature = "redis")]
+fn apply_redis<F: Fn(&str) -> Option<String>>(
+    config: &mut Config,
+    vars: &Vars<F>,
+) -> Result<(), EnvError> {
+    use super::cluster::RedisUrl;
+    if let Some(url) = vars.text("SANIO_REDIS_URL")? {
+        if url.is_empty() {
+            config.redis_url = None;
+        } else if let Err(err) = RedisUrl::parse(&url) {
+            return Err(EnvError {
+                name: "SANIO_REDIS_URL".to_owned(),
+                value: url,
+                expected: format!("redis://[user[:password]@]host[:port][/db] ({err})"),
+            });
+        } else {
+            config.redis_url = Some(url);
+        }
+    }
+    if let Some(prefix) = vars.get("SANIO_REDIS_PREFIX", "a non-empty prefix", |v| {
+        Some(v.to_owned()).filter(|v| !v.is_empty())
+    })? {
+        config.redis_prefix = prefix;
+    }
+    if let Some(ttl) = vars.seconds("SANIO_REDIS_LEASE_TTL")? {
+        *config = std::mem::take(config).redis_lease_ttl(ttl);
+    }
+    Ok(())
+}
+
+/// Without the `redis` feature, asking for a cluster is an error, not a
+/// lone instance that believes it is part of one.
+#[cfg(not(feature = "redis"))]
+fn apply_redis<F: Fn(&str) -> Option<String>>(
+    _config: &mut Config,
+    vars: &Vars<F>,
+) -> Result<(), EnvError> {
+    vars.get(
+        "SANIO_REDIS_URL",
+        "nothing: sanio was built without the `redis` feature",
+        |v| v.is_empty().then_some(()),
+    )?;
     Ok(())
 }
 
@@ -415,6 +467,7 @@ mod tests {
             ("SANIO_BACKLOG", "64"),
             ("SANIO_REUSE_PORT", "off"),
             ("SANIO_GRACEFUL_TIMEOUT", "2.5"),
+            ("SANIO_DRAIN_DELAY", "4"),
             ("SANIO_ACCESS_LOG", "yes"),
             ("SANIO_HANDLE_SIGNALS", "0"),
             ("SANIO_MAX_HEAD_BYTES", "16K"),
@@ -434,6 +487,7 @@ mod tests {
         assert_eq!(config.backlog, 64);
         assert!(!config.reuse_port && config.access_log && !config.handle_signals);
         assert_eq!(config.graceful_timeout, Duration::from_millis(2500));
+        assert_eq!(config.drain_delay, Duration::from_secs(4));
         let l = &config.limits;
         assert_eq!(
             (l.max_head_bytes, l.max_uri_bytes, l.max_headers),
@@ -562,6 +616,42 @@ mod tests {
             from(&[("SANIO_TLS_CERT", "cert.pem"), ("SANIO_TLS_KEY", "key.pem")]).unwrap_err();
         assert_eq!(err.name(), "SANIO_TLS_CERT");
         assert!(err.to_string().contains("`tls` feature"), "{err}");
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn redis_settings_are_read() {
+        let config = from(&[
+            ("SANIO_REDIS_URL", "redis://:secret@127.0.0.1:6390/2"),
+            ("SANIO_REDIS_PREFIX", "shop"),
+            ("SANIO_REDIS_LEASE_TTL", "4"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.redis_url.as_deref(),
+            Some("redis://:secret@127.0.0.1:6390/2")
+        );
+        assert_eq!(config.redis_prefix, "shop");
+        assert_eq!(config.redis_lease_ttl, Duration::from_secs(4));
+        assert_eq!(from(&[("SANIO_REDIS_URL", "")]).unwrap().redis_url, None);
+        for (name, value) in [
+            ("SANIO_REDIS_URL", "http://127.0.0.1:6379"),
+            ("SANIO_REDIS_URL", "redis://127.0.0.1:6379/x"),
+            ("SANIO_REDIS_PREFIX", ""),
+            ("SANIO_REDIS_LEASE_TTL", "soon"),
+        ] {
+            let err = from(&[(name, value)]).unwrap_err();
+            assert_eq!((err.name(), err.value()), (name, value));
+        }
+    }
+
+    #[cfg(not(feature = "redis"))]
+    #[test]
+    fn asking_for_a_cluster_without_the_feature_is_an_error() {
+        let err = from(&[("SANIO_REDIS_URL", "redis://127.0.0.1:6379")]).unwrap_err();
+        assert_eq!(err.name(), "SANIO_REDIS_URL");
+        assert!(err.to_string().contains("`redis` feature"), "{err}");
+        assert!(from(&[("SANIO_REDIS_URL", "")]).is_ok());
     }
 
     #[test]

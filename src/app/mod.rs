@@ -18,12 +18,16 @@
 //! what a stop left), `signals.rs`,
 //! `server.rs` (one worker), `workers.rs` (`run`, `serve`, stop),
 //! `attach.rs` (one worker on a host-driven runtime),
-//! `config.rs` + `env.rs` (settings from `SANIO_*` variables), `error.rs`.
+//! `config.rs` + `env.rs` (settings from `SANIO_*` variables), `error.rs`,
+//! `health.rs` (health and readiness); `cluster/` (feature `redis`: events,
+//! leases and singletons across instances).
 #![forbid(unsafe_code)]
 
 mod anywhere;
 mod attach;
 mod blueprint;
+#[cfg(feature = "redis")]
+pub mod cluster;
 mod config;
 mod cors;
 mod dispatch;
@@ -31,6 +35,7 @@ mod dump;
 mod env;
 mod error;
 mod handler;
+mod health;
 mod info;
 mod leaks;
 mod listeners;
@@ -66,6 +71,7 @@ pub use dump::{AppTaskDump, WorkerTasks};
 pub use env::EnvError;
 pub use error::{Error, IntoResult};
 pub use handler::Handler;
+pub use health::Health;
 pub use info::{CancelOutcome, TaskInfo};
 pub use leaks::StopReport;
 pub use listeners::Lifecycle;
@@ -129,6 +135,9 @@ struct Inner {
     stopping: AtomicBool,
     /// The config of the current run.
     config: Mutex<Option<Arc<Config>>>,
+    /// Cluster state: instance id, bridge status, outbox, singletons.
+    #[cfg(feature = "redis")]
+    cluster: cluster::Shared,
     /// Task names claimed across the workers (unique names, singletons):
     /// name -> worker.
     claims: Mutex<std::collections::HashMap<String, usize>>,
@@ -181,6 +190,8 @@ impl App {
                 loops: Mutex::default(),
                 stopping: AtomicBool::new(false),
                 config: Mutex::default(),
+                #[cfg(feature = "redis")]
+                cluster: cluster::Shared::default(),
                 claims: Mutex::default(),
                 fatal: Mutex::default(),
                 stop_reports: Mutex::default(),

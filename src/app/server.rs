@@ -7,21 +7,25 @@
 //! 2. accept connections (each served by its own task) and run
 //!    `after_server_start` listeners;
 //! 3. wait for a stop (`app.stop()`, a signal, or a failing start listener
-//!    on any worker);
-//! 4. stop accepting, run `before_server_stop`, tell connections to finish
+//!    on any worker); readiness is off from here on (`App::health`);
+//! 4. drain: with a drain delay configured, go on accepting and serving
+//!    for that long (or until a second stop), so that a balancer polling
+//!    readiness stops sending before connections are refused;
+//! 5. stop accepting, run `before_server_stop`, tell connections to finish
 //!    (idle ones close, in-flight ones answer with `Connection: close`,
 //!    websockets get a 1001 close and their handlers a cancel), wait for
 //!    them until the graceful timeout (counted from the stop) is over,
 //!    then cancel the rest with no grace: they are dropped at once;
-//! 5. cancel the worker's tasks (`shutdown_tasks`) with the time left, run
+//! 6. cancel the worker's tasks (`shutdown_tasks`) with the time left, run
 //!    `after_server_stop`.
 //!
 //! Each of the two stop-listener phases is bounded by a quarter of the
 //! graceful timeout (see `listeners.rs`), so a worker's stop takes at most
-//! 1.25 × the graceful timeout, plus a few timer ticks, whatever its
+//! the drain delay plus 1.25 × the graceful timeout, plus a few timer ticks, whatever its
 //! listeners, connections and tasks do.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,22 +54,23 @@ pub(crate) struct WorkerSpec {
 /// The stop signal of one worker.
 #[derive(Default)]
 pub(crate) struct StopSignal {
-    /// Set once a stop was asked for.
-    requested: Cell<bool>,
+    /// How many stops were asked for: the first starts the graceful stop,
+    /// the second cuts its drain short.
+    requested: Cell<u32>,
     /// Wakes the worker's main future.
     notify: Notify,
 }
 
 impl StopSignal {
-    /// Asks the worker to stop.
+    /// Asks the worker to stop (again).
     pub(crate) fn request(&self) {
-        self.requested.set(true);
+        self.requested.set(self.requested.get().saturating_add(1));
         self.notify.notify_waiters();
     }
 
-    /// Waits until a stop is asked for.
-    async fn requested(&self) {
-        while !self.requested.get() {
+    /// Waits until `count` stops were asked for.
+    async fn requested(&self, count: u32) {
+        while self.requested.get() < count {
             self.notify.notified().await;
         }
     }
@@ -99,6 +104,10 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
     let (graceful, index) = (spec.config.graceful_timeout, spec.index);
     app.run_listeners(Lifecycle::BeforeServerStart).await?;
     app.start_deferred_tasks(local)?;
+    #[cfg(feature = "redis")]
+    if index == 0 {
+        super::cluster::start(app, &spec.config)?;
+    }
     let listener = TcpListener::from_std(spec.listener)?;
     let connections = Rc::new(Connections::default());
     let shutdown = Shutdown::new();
@@ -128,7 +137,8 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
     }
     let started = app.run_listeners(Lifecycle::AfterServerStart).await;
     if started.is_ok() {
-        local.stop.requested().await;
+        local.stop.requested(1).await;
+        drain(local, index, spec.config.drain_delay).await;
     }
     log::info!("worker {}: stopping", index);
     acceptor.cancel();
@@ -149,6 +159,26 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
         .await;
     log::info!("worker {}: stopped", index);
     started
+}
+
+/// Step 4: readiness is already off (the app's stop flag); keeps the
+/// acceptor and the connections running for `delay`, or until a second
+/// stop is asked for.
+async fn drain(local: &Local, index: usize, delay: Duration) {
+    if delay.is_zero() {
+        return;
+    }
+    log::info!("worker {index}: draining for {delay:?} (not ready, still serving)");
+    let mut second_stop = std::pin::pin!(local.stop.requested(2));
+    let mut over = std::pin::pin!(rt::sleep(delay));
+    std::future::poll_fn(|cx| {
+        if second_stop.as_mut().poll(cx).is_ready() || over.as_mut().poll(cx).is_ready() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
 }
 
 /// Accepts connections and serves each on its own task until cancelled.

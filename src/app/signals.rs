@@ -65,6 +65,8 @@ pub struct Event {
     name: Arc<str>,
     /// The optional message.
     message: Option<Arc<str>>,
+    /// The instance a cluster event came from (feature `redis`).
+    origin: Option<Arc<str>>,
     /// The optional typed payload, shared by every receiver.
     payload: Option<Arc<dyn Any + Send + Sync>>,
 }
@@ -129,6 +131,27 @@ impl Event {
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
     }
+
+    /// The instance id of the sender, for a cluster event
+    /// (`dispatch_cluster`, feature `redis`); `None` for a local one.
+    ///
+    /// # Examples
+    ///
+    /// See [`Event`].
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
+    /// A cluster event from `origin`.
+    #[cfg(feature = "redis")]
+    pub(crate) fn cluster(name: &str, message: Option<String>, origin: &str) -> Self {
+        Self {
+            name: name.into(),
+            message: message.map(Arc::from),
+            payload: None,
+            origin: Some(origin.into()),
+        }
+    }
 }
 
 impl fmt::Debug for Event {
@@ -136,6 +159,7 @@ impl fmt::Debug for Event {
         f.debug_struct("Event")
             .field("name", &self.name)
             .field("message", &self.message)
+            .field("origin", &self.origin)
             .finish()
     }
 }
@@ -325,6 +349,7 @@ impl App {
         self.dispatch_event(Event {
             name: name.into(),
             message: None,
+            origin: None,
             payload: None,
         })
         .await
@@ -345,6 +370,7 @@ impl App {
         self.dispatch_event(Event {
             name: name.into(),
             message: Some(message.into()),
+            origin: None,
             payload: None,
         })
         .await
@@ -370,6 +396,7 @@ impl App {
             name: name.into(),
             message: None,
             payload: Some(Arc::new(payload)),
+            origin: None,
         })
         .await
     }
@@ -398,6 +425,7 @@ impl App {
             name: name.into(),
             message: message.map(Arc::from),
             payload: Some(Arc::new(payload)),
+            origin: None,
         })
     }
 
@@ -421,11 +449,12 @@ impl App {
             name: name.into(),
             message: message.map(Arc::from),
             payload: None,
+            origin: None,
         })
     }
 
     /// Sends `event` to every worker's loop; returns how many it reached.
-    fn broadcast(&self, event: Event) -> Result<usize, Error> {
+    pub(crate) fn broadcast(&self, event: Event) -> Result<usize, Error> {
         let mut reached = 0;
         for handle in self.loops() {
             let (app, event) = (self.clone(), event.clone());
@@ -529,6 +558,7 @@ impl App {
             let event = Event {
                 name: REPORT.into(),
                 message: Some(message.into()),
+                origin: None,
                 payload: None,
             };
             let _ = app.dispatch_event(event).await;
@@ -544,6 +574,7 @@ impl App {
             let event = Event {
                 name: name.into(),
                 message: message.map(Arc::from),
+                origin: None,
                 payload: None,
             };
             let _ = self.dispatch_event(event).await;

@@ -148,9 +148,9 @@ pub enum PanicPolicy {
 
 /// On how many workers a task runs.
 ///
-/// Today a singleton runs once per process; the multi-instance form (a
-/// lock shared by every instance) will be another variant of this enum,
-/// given through the same [`TaskBuilder::singleton`] call.
+/// [`Process`](Self::Process): once per process; with the `redis`
+/// feature, `Cluster`: once in the whole cluster, under a Redis lease (as
+/// `App::add_cluster_singleton`).
 ///
 /// # Examples
 ///
@@ -163,6 +163,14 @@ pub enum Singleton {
     /// Exactly one worker of this process runs it: the first that starts
     /// it. It stops with that worker.
     Process,
+    /// Exactly one worker of one instance in the cluster runs it: worker 0
+    /// of the instance holding its Redis lease (feature `redis`; the same
+    /// as [`App::add_cluster_singleton`]). It needs a factory, is added
+    /// before `run`, and does not run without a Redis URL in the config.
+    /// The lease loop calls the factory each time the lease is taken; the
+    /// restart and panic policies do not apply, and its failure is logged.
+    #[cfg(feature = "redis")]
+    Cluster,
 }
 
 /// How a task is supervised: restarts, backoff, cap, panic policy.
@@ -316,6 +324,23 @@ impl TaskBuilder<'_> {
     /// See [`TaskBuilder`].
     #[track_caller]
     pub fn add_task<M, T: IntoTask<M>>(self, task: T) -> Result<Option<Task>, Error> {
+        #[cfg(feature = "redis")]
+        if self.policy.singleton == Some(Singleton::Cluster) {
+            let TaskSource::Factory(factory) = task.into_source() else {
+                return Err(Error::NeedsFactory(self.name));
+            };
+            let name = self.name.clone();
+            self.app
+                .add_cluster_singleton(&self.name, move |app: App| {
+                    let (run, name) = (factory(app), name.clone());
+                    async move {
+                        if let Err(err) = super::IntoResult::into_result(run.await) {
+                            log::error!("cluster singleton {name} failed: {err}");
+                        }
+                    }
+                })?;
+            return Ok(None);
+        }
         let restarts = self.policy.restart != Restart::Never
             || self.policy.panic == Some(PanicPolicy::Restart);
         let start = match task.into_source() {
