@@ -1529,7 +1529,10 @@
 //! - **The bridge is a task.** Worker 0 spawns it like any background task.
 //!   It SUBSCRIBEs to `<prefix>:events` and hands every message to
 //!   `dispatch_all` (chapter 9's remote queues), so workers never learn
-//!   where an event came from, except through `Event::origin()`.
+//!   where an event came from, except through `Event::origin()`. A
+//!   payload crosses as bytes (`dispatch_cluster_json` writes JSON), and
+//!   arrives as an `Event::payload::<ClusterPayload>()`: a Rust value
+//!   cannot leave its process, so the receiver names the type it decodes.
 //!   `dispatch_cluster` pushes onto a bounded outbox behind a mutex and
 //!   wakes the bridge's stored waker, from any thread (chapter 1: a waker is
 //!   `Send`). Any error ends the session: the outbox is dropped

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sanio::app::cluster::{ClusterError, Lease};
+use sanio::app::cluster::{ClusterError, ClusterPayload, Lease};
 use sanio::{App, Config, Event, Server, Singleton};
 use support::redis::{prefix, wait_for, Redis};
 
@@ -97,6 +97,69 @@ fn events_reach_every_worker_of_every_instance_once() {
     ));
     stop(server_a);
     stop(server_b);
+}
+
+#[test]
+fn json_and_byte_payloads_cross_to_every_instance() {
+    let redis = Redis::start();
+    let prefix = prefix();
+    type Got = Arc<Mutex<Vec<(String, Option<ClusterPayload>)>>>;
+    let got: Got = Arc::default();
+    let receiver = App::new("receiver");
+    let sink = Arc::clone(&got);
+    receiver
+        .signal("shop.order.<kind>", move |app: App, event: Event| {
+            let sink = Arc::clone(&sink);
+            async move {
+                if app.worker() == Some(0) {
+                    let payload = event.payload::<ClusterPayload>().cloned();
+                    sink.lock()
+                        .unwrap()
+                        .push((event.name().to_owned(), payload));
+                }
+            }
+        })
+        .unwrap();
+    let sender = App::new("sender");
+    let server_r = receiver.serve(config(&redis, &prefix)).unwrap();
+    let server_s = sender.serve(config(&redis, &prefix)).unwrap();
+    wait_for("both bridges", || {
+        receiver.cluster_connected() && sender.cluster_connected()
+    });
+
+    let order = serde_json::json!({"id": 7, "items": ["tea"]});
+    sender
+        .dispatch_cluster_json("shop.order.placed", None, &order)
+        .unwrap();
+    sender
+        .dispatch_cluster_bytes("shop.order.raw", Some("bytes"), vec![0u8, 255, 1])
+        .unwrap();
+    sender.dispatch_cluster("shop.order.plain", None).unwrap();
+    let too_big = vec![0u8; sanio::app::cluster::MAX_EVENT_BYTES + 1];
+    assert!(matches!(
+        sender.dispatch_cluster_bytes("shop.order.raw", None, too_big),
+        Err(ClusterError::TooLarge(_))
+    ));
+    wait_for("three events", || got.lock().unwrap().len() == 3);
+
+    let got = got.lock().unwrap();
+    assert_eq!(got[0].0, "shop.order.placed");
+    let placed = got[0].1.as_ref().expect("a payload");
+    assert_eq!(placed.json::<serde_json::Value>().unwrap(), order);
+    assert_eq!(
+        got[1].1.as_ref().map(ClusterPayload::bytes),
+        Some(&[0u8, 255, 1][..])
+    );
+    assert!(got[1]
+        .1
+        .as_ref()
+        .unwrap()
+        .json::<serde_json::Value>()
+        .is_err());
+    assert_eq!(got[2], ("shop.order.plain".to_owned(), None));
+    drop(got);
+    stop(server_r);
+    stop(server_s);
 }
 
 #[test]

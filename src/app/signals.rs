@@ -144,11 +144,16 @@ impl Event {
 
     /// A cluster event from `origin`.
     #[cfg(feature = "redis")]
-    pub(crate) fn cluster(name: &str, message: Option<String>, origin: &str) -> Self {
+    pub(crate) fn cluster(
+        name: &str,
+        message: Option<String>,
+        payload: Option<super::cluster::ClusterPayload>,
+        origin: &str,
+    ) -> Self {
         Self {
             name: name.into(),
             message: message.map(Arc::from),
-            payload: None,
+            payload: payload.map(|p| Arc::new(p) as Arc<dyn Any + Send + Sync>),
             origin: Some(origin.into()),
         }
     }

@@ -9,8 +9,9 @@
 //! queue (at-most-once), marks itself disconnected and reconnects after a
 //! backoff with jitter, until the app stops.
 //!
-//! An event crosses as a RESP array `[origin, name, message or nil]`,
-//! encoded and decoded by the same crate as the protocol.
+//! An event crosses as a RESP array `[origin, name, message or nil,
+//! payload or nil]`, encoded and decoded by the same crate as the
+//! protocol.
 
 use std::future::{poll_fn, Future};
 use std::pin::pin;
@@ -19,7 +20,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::conn::{command, decode_frame, encode_frame, Connection, Frame, RedisError};
-use super::{backoff, ClusterError, Settings};
+use super::{backoff, ClusterError, ClusterPayload, Settings};
 use crate::app::signals::{validate_user, Event};
 use crate::app::App;
 use crate::rt;
@@ -38,11 +39,14 @@ pub(crate) fn encode_event(
     origin: &str,
     name: &str,
     message: Option<&str>,
+    payload: Option<&[u8]>,
 ) -> Result<Vec<u8>, ClusterError> {
+    let bulk = |bytes: &[u8]| Frame::BulkString(bytes.to_vec());
     let frame = Frame::Array(vec![
-        Frame::BulkString(origin.as_bytes().to_vec()),
-        Frame::BulkString(name.as_bytes().to_vec()),
-        message.map_or(Frame::Null, |m| Frame::BulkString(m.as_bytes().to_vec())),
+        bulk(origin.as_bytes()),
+        bulk(name.as_bytes()),
+        message.map_or(Frame::Null, |m| bulk(m.as_bytes())),
+        payload.map_or(Frame::Null, bulk),
     ]);
     Ok(encode_frame(&frame)?)
 }
@@ -57,12 +61,22 @@ fn decode_event(payload: &[u8]) -> Option<Event> {
         _ => None,
     };
     match parts.as_slice() {
-        [origin, name, message] => {
+        [origin, name, message, payload] => {
             let message = match message {
                 Frame::Null => None,
                 other => Some(text(other)?),
             };
-            Some(Event::cluster(&text(name)?, message, &text(origin)?))
+            let payload = match payload {
+                Frame::Null => None,
+                Frame::BulkString(bytes) => Some(ClusterPayload::new(bytes.clone())),
+                _ => return None,
+            };
+            Some(Event::cluster(
+                &text(name)?,
+                message,
+                payload,
+                &text(origin)?,
+            ))
         }
         _ => None,
     }
@@ -245,13 +259,19 @@ mod tests {
 
     #[test]
     fn events_round_trip() {
-        let bytes = encode_event("i1", "my.custom.event", Some("hi")).unwrap();
+        let bytes = encode_event("i1", "my.custom.event", Some("hi"), None).unwrap();
         let event = decode_event(&bytes).unwrap();
         assert_eq!(event.name(), "my.custom.event");
         assert_eq!(event.message(), Some("hi"));
         assert_eq!(event.origin(), Some("i1"));
-        let bytes = encode_event("i1", "my.custom.event", None).unwrap();
-        assert_eq!(decode_event(&bytes).unwrap().message(), None);
+        assert_eq!(event.payload::<ClusterPayload>(), None);
+        let bytes = encode_event("i1", "my.custom.event", None, Some(b"\0\xff")).unwrap();
+        let event = decode_event(&bytes).unwrap();
+        assert_eq!(event.message(), None);
+        assert_eq!(
+            event.payload::<ClusterPayload>().unwrap().bytes(),
+            b"\0\xff"
+        );
         assert!(decode_event(b"+OK\r\n").is_none());
         assert!(decode_event(b"*1\r\n$1\r\na\r\n").is_none());
     }

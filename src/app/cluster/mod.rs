@@ -45,6 +45,64 @@ use super::{lock, App, Config, Error};
 /// How many published events may wait for the bridge to send them.
 pub(crate) const OUTBOX_LIMIT: usize = 4096;
 
+/// The most bytes one cluster event may carry in its message and payload
+/// together; a larger one is refused with [`ClusterError::TooLarge`].
+pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
+
+/// The payload of a cluster event, as it crossed the wire: bytes, which
+/// [`json`](Self::json) reads as a type of yours. Every receiver of a
+/// [`dispatch_cluster_bytes`](App::dispatch_cluster_bytes) or
+/// [`dispatch_cluster_json`](App::dispatch_cluster_json) finds it with
+/// [`Event::payload`](crate::Event::payload)`::<ClusterPayload>()`, on
+/// every instance (the sender's too): a cluster payload is always bytes,
+/// since an instance cannot share a Rust value with another process.
+///
+/// # Examples
+///
+/// ```
+/// use sanio::app::cluster::ClusterPayload;
+///
+/// fn order_id(event: &sanio::Event) -> Option<u64> {
+///     let payload = event.payload::<ClusterPayload>()?;
+///     let order: serde_json::Value = payload.json().ok()?;
+///     order["id"].as_u64()
+/// }
+/// # let _ = order_id;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterPayload(Vec<u8>);
+
+impl ClusterPayload {
+    /// Wraps bytes received from the wire.
+    pub(crate) fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// The bytes as sent.
+    ///
+    /// # Examples
+    ///
+    /// See [`ClusterPayload`].
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The bytes read as JSON into a `T`.
+    ///
+    /// # Errors
+    ///
+    /// The bytes are not JSON for a `T` (the sender used another type, or
+    /// [`dispatch_cluster_bytes`](App::dispatch_cluster_bytes)).
+    ///
+    /// # Examples
+    ///
+    /// See [`ClusterPayload`].
+    #[cfg(feature = "json")]
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.0)
+    }
+}
+
 /// Why a cluster operation was refused.
 ///
 /// # Examples
@@ -66,6 +124,11 @@ pub enum ClusterError {
     QueueFull,
     /// Talking to Redis failed.
     Redis(RedisError),
+    /// The message and payload are over [`MAX_EVENT_BYTES`].
+    TooLarge(usize),
+    /// The payload could not be written as JSON.
+    #[cfg(feature = "json")]
+    Json(serde_json::Error),
 }
 
 impl fmt::Display for ClusterError {
@@ -78,6 +141,12 @@ impl fmt::Display for ClusterError {
                 "cluster outbox full ({OUTBOX_LIMIT} events): cluster event not sent"
             ),
             Self::Redis(err) => write!(f, "{err}"),
+            Self::TooLarge(bytes) => write!(
+                f,
+                "cluster event of {bytes} bytes is over the limit of {MAX_EVENT_BYTES}: not sent"
+            ),
+            #[cfg(feature = "json")]
+            Self::Json(err) => write!(f, "cluster payload not written as JSON: {err}"),
         }
     }
 }
@@ -87,6 +156,8 @@ impl std::error::Error for ClusterError {
         match self {
             Self::Event(err) => Some(err),
             Self::Redis(err) => Some(err),
+            #[cfg(feature = "json")]
+            Self::Json(err) => Some(err),
             _ => None,
         }
     }
@@ -267,12 +338,78 @@ impl App {
     /// assert!(app.dispatch_cluster("my.custom.event", Some("hi")).is_err());
     /// ```
     pub fn dispatch_cluster(&self, name: &str, message: Option<&str>) -> Result<(), ClusterError> {
+        self.publish(name, message, None)
+    }
+
+    /// Like [`dispatch_cluster`](Self::dispatch_cluster), with a payload of
+    /// bytes that every receiver reads back with
+    /// [`Event::payload`](crate::Event::payload)`::<`[`ClusterPayload`]`>()`.
+    ///
+    /// # Errors
+    ///
+    /// As [`dispatch_cluster`](Self::dispatch_cluster), and
+    /// [`ClusterError::TooLarge`] over [`MAX_EVENT_BYTES`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = sanio::App::new("demo");
+    /// assert!(app.dispatch_cluster_bytes("my.custom.event", None, vec![1, 2, 3]).is_err());
+    /// ```
+    pub fn dispatch_cluster_bytes(
+        &self,
+        name: &str,
+        message: Option<&str>,
+        payload: impl Into<Vec<u8>>,
+    ) -> Result<(), ClusterError> {
+        self.publish(name, message, Some(&payload.into()))
+    }
+
+    /// Like [`dispatch_cluster`](Self::dispatch_cluster), with `payload`
+    /// written as JSON: every receiver reads it back with
+    /// [`ClusterPayload::json`].
+    ///
+    /// # Errors
+    ///
+    /// As [`dispatch_cluster_bytes`](Self::dispatch_cluster_bytes), and
+    /// [`ClusterError::Json`] if `payload` cannot be written as JSON.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let app = sanio::App::new("demo");
+    /// let order = serde_json::json!({"id": 7});
+    /// // Not running, not connected: refused, not queued.
+    /// assert!(app.dispatch_cluster_json("shop.order.placed", None, &order).is_err());
+    /// ```
+    #[cfg(feature = "json")]
+    pub fn dispatch_cluster_json<T: serde::Serialize + ?Sized>(
+        &self,
+        name: &str,
+        message: Option<&str>,
+        payload: &T,
+    ) -> Result<(), ClusterError> {
+        let bytes = serde_json::to_vec(payload).map_err(ClusterError::Json)?;
+        self.publish(name, message, Some(&bytes))
+    }
+
+    /// Checks and queues one event for the bridge.
+    fn publish(
+        &self,
+        name: &str,
+        message: Option<&str>,
+        payload: Option<&[u8]>,
+    ) -> Result<(), ClusterError> {
         super::signals::validate_user(name, false).map_err(ClusterError::Event)?;
+        let size = message.map_or(0, str::len) + payload.map_or(0, <[u8]>::len);
+        if size > MAX_EVENT_BYTES {
+            return Err(ClusterError::TooLarge(size));
+        }
         if !self.cluster_connected() {
             return Err(ClusterError::Disconnected);
         }
-        let payload = bridge::encode_event(self.instance_id(), name, message)?;
-        self.cluster().push(payload)
+        let event = bridge::encode_event(self.instance_id(), name, message, payload)?;
+        self.cluster().push(event)
     }
 
     /// The names of the cluster singletons running on this instance now.
