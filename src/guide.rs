@@ -13,7 +13,8 @@
 //! it (scoped, supervised, singleton, visible and leak-checked tasks);
 //! section 12 is the app on day two (middleware, blueprints, state, files,
 //! forms); section 13 drives the loop from a host's own main loop and
-//! reads a trace of it.
+//! reads a trace of it; section 14 spreads an app over several instances
+//! through Redis (feature `redis`).
 //!
 //! # 1. A future and a waker
 //!
@@ -1513,7 +1514,7 @@
 //! assert!(text.contains("end            task 0.0 \"napper\" (done)"));
 //! ```
 //!
-//! # 13. More than one machine (feature `redis`)
+//! # 14. More than one machine (feature `redis`)
 //!
 //! Everything so far lives in one process. With `Config::redis(url)` (or
 //! `SANIO_REDIS_URL`) every instance joins a cluster through one Redis, and
