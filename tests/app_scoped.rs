@@ -132,6 +132,44 @@ fn a_scoped_task_is_cancelled_when_a_graceful_stop_ends_the_handler() {
     drop(stream);
 }
 
+#[test]
+fn a_task_the_handler_spawned_cannot_add_a_scoped_task() {
+    // Nothing would end such a task's scope: it is refused, not kept.
+    let app = App::new("scoped-spawned");
+    app.get("/spawned", |req: Request| async move {
+        let verdict = Rc::new(RefCell::new("not run"));
+        let record = Rc::clone(&verdict);
+        let spawned = req
+            .app()
+            .add_task(async move {
+                *record.borrow_mut() = match req.add_task(async {}) {
+                    Err(sanio::Error::NoLoop(_)) => "refused",
+                    _ => "accepted",
+                };
+            })
+            .unwrap()
+            .expect("started on this worker");
+        spawned.task().wait().await;
+        let verdict = *verdict.borrow();
+        verdict
+    })
+    .unwrap();
+    app.get("/direct", |req: Request| async move {
+        if req.add_task(async {}).is_ok() {
+            "accepted"
+        } else {
+            "refused"
+        }
+    })
+    .unwrap();
+    let server = app.serve(Config::default().port(0)).unwrap();
+    let addr = server.local_addr();
+    assert_eq!(get(addr, "/spawned").text(), "refused");
+    assert_eq!(get(addr, "/direct").text(), "accepted");
+    server.stop();
+    server.join().unwrap();
+}
+
 /// Whether the server answers (a request on its own connection).
 fn sanio_live(addr: std::net::SocketAddr) -> bool {
     get(addr, "/return").status == 200

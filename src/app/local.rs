@@ -48,8 +48,9 @@ pub(crate) struct Local {
     pub(crate) subscriptions: Subscribers,
     /// Asks this worker to stop.
     pub(crate) stop: StopSignal,
-    /// Request-scoped tasks, by the loop task running their handler.
-    pub(crate) scoped: RefCell<Vec<(crate::rt::TaskId, super::Task)>>,
+    /// Request-scoped tasks, by the loop task running their handler; an
+    /// entry lives exactly as long as that handler's guard.
+    pub(crate) scoped: RefCell<std::collections::HashMap<crate::rt::TaskId, Vec<super::Task>>>,
     /// Open websockets, closed with 1001 when the worker stops.
     #[cfg(feature = "ws")]
     pub(crate) websockets: super::websocket::OpenSockets,

@@ -7,15 +7,19 @@
 //! runs; per-worker state (tasks, event waiters) lives with each worker's
 //! loop (see `local.rs`).
 //!
-//! Files: `handler.rs` (handlers and the HTTP service), `dispatch.rs` (one
-//! request through middleware, handler and error handlers),
-//! `middleware.rs`, `blueprint.rs`, `state.rs` (app and worker state),
+//! Files: `handler.rs` (handlers and the HTTP service), `routes.rs` (the
+//! route table), `dispatch.rs` (one request through middleware, handler
+//! and error handlers), `websocket.rs` (websocket routes and their
+//! receive loops), `middleware.rs`, `cors.rs`, `logging.rs` (a stderr
+//! logger), `blueprint.rs`, `state.rs` (app and worker state), `tls.rs`
+//! (certificate reload),
 //! `statics.rs` (static file routes), `listeners.rs`,
 //! `tasks.rs` + `task_types.rs` (background tasks), `supervise.rs`
 //! (restarts, panic policies, singletons), `scope.rs` (request-scoped and
 //! child tasks), `anywhere.rs` + `remote.rs` + `names.rs` (tasks on any
 //! worker), `info.rs`, `dump.rs` and `leaks.rs` (what tasks are doing and
-//! what a stop left), `signals.rs`,
+//! what a stop left), `signals.rs`, `subscription.rs` (bounded event
+//! queues),
 //! `server.rs` (one worker), `workers.rs` (`run`, `serve`, stop),
 //! `attach.rs` (one worker on a host-driven runtime),
 //! `config.rs` + `env.rs` (settings from `SANIO_*` variables), `error.rs`,

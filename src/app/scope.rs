@@ -13,14 +13,18 @@
 //!   children ended, and a parent that ends by itself cancels the children
 //!   it leaves. [`Task::detach`] hands a child to the worker instead.
 //!
-//! Scoped tasks are kept per worker, keyed by the loop task that runs the
-//! handler (one handler at a time per connection task): a request with no
-//! scoped task costs one id read and one empty-list check.
+//! Scoped tasks are kept per worker in a map keyed by the loop task that
+//! runs the handler (one handler at a time per connection task). The guard
+//! puts an empty list there when the handler starts and takes it out when
+//! it ends, so a request costs one insert and one remove in a map whose
+//! table is kept (no allocation: an empty `Vec` allocates nothing), and a
+//! task that is not running a handler has no entry: it cannot add a scoped
+//! task that nothing would ever cancel.
 
 use std::rc::Rc;
 
 use super::local::{local, Local};
-use super::task_types::{Record, Task, TaskHandle};
+use super::task_types::{Record, TaskHandle};
 use super::{App, Error, IntoResult, IntoTask};
 use crate::rt::{self, TaskId};
 
@@ -35,27 +39,23 @@ pub(crate) struct ScopeGuard<'a> {
 impl<'a> ScopeGuard<'a> {
     /// A guard for the handler about to run on the current loop task.
     pub(crate) fn new(local: &'a Local) -> Self {
-        Self {
-            local,
-            owner: rt::current_task_id(),
+        let owner = rt::current_task_id();
+        if let Some(owner) = owner {
+            local.scoped.borrow_mut().insert(owner, Vec::new());
         }
+        Self { local, owner }
     }
 }
 
 impl Drop for ScopeGuard<'_> {
     fn drop(&mut self) {
-        let ended: Vec<Task> = {
-            let mut scoped = self.local.scoped.borrow_mut();
-            if scoped.is_empty() {
-                return;
-            }
-            let (mine, others) = std::mem::take(&mut *scoped)
-                .into_iter()
-                .partition(|(owner, _)| Some(*owner) == self.owner);
-            *scoped = others;
-            mine.into_iter().map(|(_, task)| task).collect()
+        let Some(owner) = self.owner else {
+            return;
         };
-        for task in ended {
+        // Taken out before cancelling: a cancel may run code that adds or
+        // ends other scopes.
+        let ended = self.local.scoped.borrow_mut().remove(&owner);
+        for task in ended.into_iter().flatten() {
             task.cancel_with("the request that started it ended");
         }
     }
@@ -70,7 +70,8 @@ impl crate::http::Request {
     ///
     /// # Errors
     ///
-    /// [`Error::NoLoop`] outside a handler.
+    /// [`Error::NoLoop`] outside a handler, and from a task the handler
+    /// spawned (nothing would end its scope).
     ///
     /// # Examples
     ///
@@ -142,10 +143,14 @@ impl crate::http::Request {
             .cloned()
             .ok_or(Error::NoLoop("Request::add_task"))?;
         let local = local(&app, "Request::add_task")?;
-        let owner = rt::current_task_id().ok_or(Error::NoLoop("Request::add_task"))?;
+        let owner = rt::current_task_id()
+            .filter(|owner| local.scoped.borrow().contains_key(owner))
+            .ok_or(Error::NoLoop("Request::add_task"))?;
         let handle = app.add_now(&local, name, task.into_source())?;
         handle.task.record.parent.set(Some(owner));
-        local.scoped.borrow_mut().push((owner, handle.task.clone()));
+        if let Some(tasks) = local.scoped.borrow_mut().get_mut(&owner) {
+            tasks.push(handle.task.clone());
+        }
         Ok(handle)
     }
 }

@@ -99,7 +99,7 @@ pub(crate) async fn worker(app: App, spec: WorkerSpec) -> Result<(), Error> {
     result
 }
 
-/// Steps 1 to 5 of the module doc.
+/// Steps 1 to 6 of the module doc.
 async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Error> {
     let (graceful, index) = (spec.config.graceful_timeout, spec.index);
     app.run_listeners(Lifecycle::BeforeServerStart).await?;

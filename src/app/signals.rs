@@ -72,10 +72,12 @@ pub struct Event {
 }
 
 impl PartialEq for Event {
-    /// Same name and message, and the same payload (the same dispatch).
+    /// Same name, message and origin, and the same payload (the same
+    /// dispatch).
     fn eq(&self, other: &Self) -> bool {
         self.name == other.name
             && self.message == other.message
+            && self.origin == other.origin
             && match (&self.payload, &other.payload) {
                 (None, None) => true,
                 (Some(a), Some(b)) => Arc::ptr_eq(a, b),

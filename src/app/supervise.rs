@@ -73,13 +73,26 @@ impl Default for Backoff {
 }
 
 impl Backoff {
+    /// The shortest wait between restarts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let backoff = sanio::Backoff::new(Duration::ZERO, Duration::ZERO).jitter(false);
+    /// assert_eq!(backoff.delay(0), sanio::Backoff::FLOOR);
+    /// ```
+    pub const FLOOR: Duration = Duration::from_millis(1);
+
     /// A backoff from `min` doubling up to `max` (`max` is raised to `min`
-    /// if smaller), with jitter.
+    /// if smaller), with jitter. `min` is at least [`Backoff::FLOOR`], so
+    /// a task that ends at once cannot restart in a busy loop.
     ///
     /// # Examples
     ///
     /// See [`Backoff`].
     pub fn new(min: Duration, max: Duration) -> Self {
+        let min = min.max(Self::FLOOR);
         Self {
             min,
             max: max.max(min),

@@ -42,6 +42,10 @@
 //! 8. `sync/`: oneshot, mpsc, notify, built on nothing but wakers.
 //! 9. `trace.rs`: the recorder behind trace mode (the one-line
 //!    `trace.record(..)` hooks in the files above), and its two outputs.
+//! 10. `dump.rs`, `core/dump.rs`: a snapshot of every task (state, polls,
+//!     ages, where it was spawned), taken from the slab on demand.
+//! 11. `pooled.rs`: boxed futures whose boxes are used again, so a warm
+//!     server allocates nothing per request.
 //!
 //! # Cancellation, in four steps
 //!
