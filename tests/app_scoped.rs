@@ -183,6 +183,28 @@ fn paused<F: std::future::Future>(future: F) -> F::Output {
 }
 
 #[test]
+fn a_long_lived_parent_forgets_the_children_that_ended() {
+    let app = App::new("many-children");
+    paused(async {
+        let a = app.clone();
+        let parent = app
+            .add_named_task("parent", async move {
+                for _ in 0..1000 {
+                    a.add_child_task(async {}).unwrap();
+                    sanio::rt::yield_now().await; // the child runs and ends
+                }
+                let _ = sanio::cancelled().await;
+            })
+            .unwrap()
+            .unwrap();
+        sanio::sleep(Duration::from_millis(10)).await;
+        let kept = parent.task().children().len();
+        assert!(kept < 128, "{kept} children kept");
+        parent.cancel();
+    });
+}
+
+#[test]
 fn cancelling_a_parent_cancels_its_subtree_and_completes_after_it() {
     let app = App::new("tree");
     let ended: Rc<RefCell<Vec<&'static str>>> = Rc::default();

@@ -237,11 +237,15 @@ impl App {
         let record = &handle.task.record;
         record.parent.set(Some(parent.id()));
         *record.parent_record.borrow_mut() = Rc::downgrade(&parent.record);
-        parent
-            .record
-            .children
-            .borrow_mut()
-            .push(handle.task.clone());
+        let mut children = parent.record.children.borrow_mut();
+        // A long-lived parent may add children all its life: whenever the
+        // list doubles, forget the ones that ended, so it stays about as
+        // long as the live ones.
+        if children.len() >= 64 && children.len().is_power_of_two() {
+            children.retain(|child| !child.state().is_finished());
+        }
+        children.push(handle.task.clone());
+        drop(children);
         Ok(handle)
     }
 }

@@ -362,7 +362,8 @@ impl Task {
     }
 
     /// Its child tasks that were not detached (see
-    /// [`App::add_child_task`]).
+    /// [`App::add_child_task`]); children that ended may be forgotten once
+    /// there are many.
     ///
     /// # Examples
     ///
