@@ -2,6 +2,7 @@
 //! (see `remote.rs`, bounded by the query timeout), as data and as a text
 //! tree with children under their parents, like `asyncio pstree`.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -64,11 +65,19 @@ impl AppTaskDump {
                 worker.worker,
                 worker.tasks.len()
             );
-            let ids: Vec<u64> = worker.tasks.iter().map(|t| t.id).collect();
+            // Each task's children, by the parent's id: one pass, so a
+            // dump of many tasks stays linear.
+            let mut children: HashMap<u64, Vec<&TaskInfo>> = HashMap::new();
+            for task in &worker.tasks {
+                if let Some(parent) = task.parent {
+                    children.entry(parent).or_default().push(task);
+                }
+            }
+            let ids: HashSet<u64> = worker.tasks.iter().map(|t| t.id).collect();
             for task in &worker.tasks {
                 let root = !task.parent.is_some_and(|parent| ids.contains(&parent));
                 if root {
-                    write_subtree(&mut out, &worker.tasks, task, 1);
+                    write_subtree(&mut out, &children, task, 1);
                 }
             }
         }
@@ -77,7 +86,12 @@ impl AppTaskDump {
 }
 
 /// Writes `task` and its children at `depth`.
-fn write_subtree(out: &mut String, tasks: &[TaskInfo], task: &TaskInfo, depth: usize) {
+fn write_subtree(
+    out: &mut String,
+    children: &HashMap<u64, Vec<&TaskInfo>>,
+    task: &TaskInfo,
+    depth: usize,
+) {
     let indent = "  ".repeat(depth);
     let line = match &task.dump {
         Some(dump) => dump.line(),
@@ -106,8 +120,8 @@ fn write_subtree(out: &mut String, tasks: &[TaskInfo], task: &TaskInfo, depth: u
     if depth > 32 {
         return; // a bound, however deep a tree grows
     }
-    for child in tasks.iter().filter(|t| t.parent == Some(task.id)) {
-        write_subtree(out, tasks, child, depth + 1);
+    for child in children.get(&task.id).into_iter().flatten() {
+        write_subtree(out, children, child, depth + 1);
     }
 }
 
@@ -125,14 +139,18 @@ impl App {
             .ask_workers(
                 self.query_timeout(),
                 Arc::new(|_app, local| {
-                    let seen = crate::rt::dump().unwrap_or_default();
+                    let mut seen: HashMap<_, _> = crate::rt::dump()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|dump| (dump.id, dump))
+                        .collect();
                     let tasks: Vec<TaskInfo> = local
                         .tasks
                         .all()
                         .iter()
                         .map(|task| {
                             let mut info = TaskInfo::of(task, local.index());
-                            info.dump = seen.iter().find(|d| d.id == task.id()).cloned();
+                            info.dump = seen.remove(&task.id());
                             info
                         })
                         .collect();
