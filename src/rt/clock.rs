@@ -49,16 +49,29 @@ pub(crate) struct Clock {
     auto_advance: Cell<bool>,
     /// The time the last turn's poll for I/O returned (see [`Clock::coarse`]).
     turn: Cell<Instant>,
+    /// When the clock was made: the zero of [`Clock::millis`].
+    origin: Instant,
 }
 
 impl Clock {
     /// A real clock.
     pub(crate) fn new() -> Self {
+        let origin = Instant::now();
         Self {
             paused: Cell::new(None),
             auto_advance: Cell::new(true),
-            turn: Cell::new(Instant::now()),
+            turn: Cell::new(origin),
+            origin,
         }
+    }
+
+    /// `at` as whole milliseconds since the clock was made, in 32 bits: a
+    /// compact timestamp for per-task statistics (see `Task`). It
+    /// wraps every 2^32 ms (about 49.7 days); differences taken with
+    /// `wrapping_sub` stay right for spans shorter than that.
+    pub(crate) fn millis(&self, at: Instant) -> u32 {
+        // Truncation is the wrap described above.
+        at.saturating_duration_since(self.origin).as_millis() as u32
     }
 
     /// Stops the clock at the current time.

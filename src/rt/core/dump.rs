@@ -1,6 +1,7 @@
 //! The executor's half of a task dump: one pass over the slab.
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use super::Core;
 use crate::rt::dump::{DumpState, TaskDump};
@@ -11,7 +12,8 @@ impl Core {
     /// handle still refers to), in slot order.
     pub(crate) fn dump(&self) -> Vec<TaskDump> {
         self.timing.set(true); // busy times from now on
-        let now = self.clock.now();
+        let now = self.clock.millis(self.clock.now());
+        let since = |at: u32| Duration::from_millis(u64::from(now.wrapping_sub(at)));
         let tasks = self.tasks.borrow();
         tasks
             .iter()
@@ -39,18 +41,17 @@ impl Core {
                             .unwrap_or_else(|| "cancelled".to_owned()),
                     ),
                 };
-                let stats = &task.stats;
                 TaskDump {
                     id,
                     name: task.name().map(str::to_owned),
                     state,
                     task_state: task.state(),
-                    polls: stats.polls,
-                    slow_polls: stats.slow_polls,
-                    busy: std::time::Duration::from_nanos(stats.busy_ns),
-                    age: now.saturating_duration_since(stats.spawned),
-                    since_last_poll: stats.last_poll.map(|at| now.saturating_duration_since(at)),
-                    spawned_at: stats.location,
+                    polls: task.polls,
+                    slow_polls: u32::from(task.slow_polls),
+                    busy: Duration::from_nanos(task.busy_ns),
+                    age: since(task.spawned_ms),
+                    since_last_poll: (task.polls > 0).then(|| since(task.last_poll_ms)),
+                    spawned_at: task.location,
                     cancel,
                 }
             })

@@ -25,7 +25,7 @@ use slab::Slab;
 use super::clock::Clock;
 use super::embed::Turn;
 use super::reactor::Reactor;
-use super::task::{BoxFuture, CancelState, Stage, Task, TaskId, TaskStats};
+use super::task::{BoxFuture, CancelState, Stage, Task, TaskId};
 use super::time::Timers;
 use super::trace::{Trace, What};
 use super::waker::{Remote, Shared, TaskWaker};
@@ -225,14 +225,12 @@ impl Core {
             cancel: CancelState::None,
             polled: false,
             handles,
-            stats: TaskStats {
-                location,
-                spawned: self.clock.coarse(),
-                last_poll: None,
-                busy_ns: 0,
-                polls: 0,
-                slow_polls: 0,
-            },
+            location,
+            busy_ns: 0,
+            polls: 0,
+            spawned_ms: self.clock.millis(self.clock.coarse()),
+            last_poll_ms: 0,
+            slow_polls: 0,
         };
         if name.is_some() {
             task.extra_mut().name = name;
@@ -370,8 +368,8 @@ impl Core {
                 unreachable!("checked just above");
             };
             task.polled = true;
-            task.stats.polls = task.stats.polls.saturating_add(1);
-            task.stats.last_poll = Some(self.clock.coarse());
+            task.polls = task.polls.saturating_add(1);
+            task.last_poll_ms = self.clock.millis(self.clock.coarse());
             let waker = task.waker.take().expect("a waiting task has its waker");
             waker.clear_scheduled();
             Some((future, waker, task.cancel))
@@ -417,14 +415,13 @@ impl Core {
         let busy = started.elapsed();
         let slow = busy > self.slow_poll.get();
         let warn = self.with_task(id, |task| {
-            let stats = &mut task.stats;
-            stats.busy_ns = stats
+            task.busy_ns = task
                 .busy_ns
                 .saturating_add(u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX));
             if slow {
-                stats.slow_polls = stats.slow_polls.saturating_add(1);
+                task.slow_polls = task.slow_polls.saturating_add(1);
                 let name = task.name().unwrap_or("<unnamed>").to_owned();
-                return Some((name, task.stats.location));
+                return Some((name, task.location));
             }
             None
         });
