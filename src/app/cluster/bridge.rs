@@ -118,8 +118,9 @@ pub(crate) async fn run(app: App, settings: Settings) {
     let mut attempt = 0;
     loop {
         let ended = {
-            let session = pin!(session(&app, &settings, &mut attempt));
-            or_cancelled(session).await
+            rt::cancellable(session(&app, &settings, &mut attempt))
+                .await
+                .ok()
         };
         let shared = app.cluster();
         shared.connected.store(false, Ordering::Release);
@@ -132,22 +133,10 @@ pub(crate) async fn run(app: App, settings: Settings) {
         }
         let delay = backoff(attempt);
         attempt = attempt.saturating_add(1);
-        if or_cancelled(pin!(rt::sleep(delay))).await.is_none() {
+        if rt::cancellable(rt::sleep(delay)).await.is_err() {
             return;
         }
     }
-}
-
-/// Runs `future` unless the task is cancelled first (then `None`).
-pub(crate) async fn or_cancelled<F: Future + Unpin>(mut future: F) -> Option<F::Output> {
-    let mut cancelled = pin!(rt::cancelled());
-    poll_fn(|cx| {
-        if cancelled.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        std::pin::Pin::new(&mut future).poll(cx).map(Some)
-    })
-    .await
 }
 
 /// What woke the session.

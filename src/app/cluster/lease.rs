@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use crate::rt::WaitCancelled;
 
-use super::bridge::{or_cancelled, CONNECT_LIMIT};
+use super::bridge::CONNECT_LIMIT;
 use super::conn::{Connection, Frame, RedisError, RedisUrl};
 use super::{backoff, Settings};
 use crate::app::task_types::LocalFuture;
@@ -257,26 +257,23 @@ enum Turn {
 pub(crate) async fn run_singleton(app: App, settings: Settings, singleton: Singleton) {
     let key = format!("{}:lease:{}", settings.prefix, singleton.name);
     let ttl = settings.lease_ttl;
-    let mut attempt = 0;
+    let mut attempt: u32 = 0;
     loop {
-        let acquired = or_cancelled(pin!(Lease::acquire_parsed(&settings.url, &key, ttl))).await;
+        let acquired = rt::cancellable(Lease::acquire_parsed(&settings.url, &key, ttl)).await;
         let lease = match acquired {
-            None => return,
-            Some(Ok(Some(lease))) => lease,
-            Some(Ok(None)) => {
+            Err(_cancelled) => return,
+            Ok(Ok(Some(lease))) => lease,
+            Ok(Ok(None)) => {
                 attempt = 0;
-                if or_cancelled(pin!(rt::sleep(ttl / 3))).await.is_none() {
+                if rt::cancellable(rt::sleep(ttl / 3)).await.is_err() {
                     return;
                 }
                 continue;
             }
-            Some(Err(err)) => {
+            Ok(Err(err)) => {
                 log::warn!("singleton {}: {err}", singleton.name);
-                attempt += 1;
-                if or_cancelled(pin!(rt::sleep(backoff(attempt))))
-                    .await
-                    .is_none()
-                {
+                attempt = attempt.saturating_add(1);
+                if rt::cancellable(rt::sleep(backoff(attempt))).await.is_err() {
                     return;
                 }
                 continue;

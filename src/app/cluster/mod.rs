@@ -298,12 +298,11 @@ pub(crate) struct Settings {
     pub(crate) lease_ttl: Duration,
 }
 
-/// Reconnect delays: 100 ms doubling up to 5 s, each with up to 50%
-/// random jitter so that instances do not reconnect in step.
+/// Reconnect delays: the supervisor's [`Backoff`](crate::Backoff) from
+/// 100 ms doubling up to 5 s, with jitter so that instances do not
+/// reconnect in step.
 pub(crate) fn backoff(attempt: u32) -> Duration {
-    let base = Duration::from_millis(100).saturating_mul(1 << attempt.min(6));
-    let base = base.min(Duration::from_secs(5));
-    base + base.mul_f64(fastrand::f64() * 0.5)
+    crate::Backoff::new(Duration::from_millis(100), Duration::from_secs(5)).delay(attempt)
 }
 
 impl App {
@@ -487,11 +486,10 @@ mod tests {
 
     #[test]
     fn backoff_grows_with_jitter_up_to_a_cap() {
-        assert!(backoff(0) >= Duration::from_millis(100));
-        assert!(backoff(0) <= Duration::from_millis(150));
+        assert_eq!(backoff(0), Duration::from_millis(100));
         for attempt in [7, 50, u32::MAX] {
             let delay = backoff(attempt);
-            assert!(delay >= Duration::from_secs(5) && delay <= Duration::from_millis(7500));
+            assert!(delay >= Duration::from_millis(2500) && delay <= Duration::from_secs(5));
         }
     }
 }
