@@ -244,7 +244,7 @@ pub(crate) struct Singleton {
 
 /// How a held turn ended.
 enum Turn {
-    /// The task returned.
+    /// The task returned (or panicked: logged and reported).
     Finished,
     /// Renewal failed: the lease may be someone else's.
     Lost,
@@ -315,7 +315,8 @@ async fn hold(app: &App, singleton: &Singleton, mut lease: Lease) -> (Turn, Leas
     loop {
         let stop_at = lease.valid_from + ttl - margin;
         let tick = pin!(rt::sleep_until(next_renew.min(stop_at)));
-        if let Err(turn) = race(stop_at, cancelled.as_mut(), &mut task, tick).await {
+        if let Err(turn) = race(app, singleton, stop_at, cancelled.as_mut(), &mut task, tick).await
+        {
             return (turn, lease);
         }
         let now = rt::now();
@@ -324,7 +325,15 @@ async fn hold(app: &App, singleton: &Singleton, mut lease: Lease) -> (Turn, Leas
         }
         let renewed = {
             let renew = pin!(lease.renew_within(stop_at - now));
-            race(stop_at, cancelled.as_mut(), &mut task, renew).await
+            race(
+                app,
+                singleton,
+                stop_at,
+                cancelled.as_mut(),
+                &mut task,
+                renew,
+            )
+            .await
         };
         match renewed {
             Err(turn) => return (turn, lease),
@@ -340,8 +349,12 @@ async fn hold(app: &App, singleton: &Singleton, mut lease: Lease) -> (Turn, Leas
 
 /// Runs `other` while polling the cancel and the task: `Err` with how the
 /// turn ended if the app stops, the task returns or `stop_at` passes
-/// first (then the task is not polled again).
+/// first (then the task is not polled again). A panic of the task is
+/// caught, logged, reported and put to the app's panic policy, and ends
+/// the turn as finished, so the lease is released.
 async fn race<F: Future>(
+    app: &App,
+    singleton: &Singleton,
     stop_at: Instant,
     mut cancelled: std::pin::Pin<&mut WaitCancelled>,
     task: &mut LocalFuture<()>,
@@ -354,8 +367,17 @@ async fn race<F: Future>(
         if rt::now() >= stop_at {
             return Poll::Ready(Err(Turn::Lost));
         }
-        if task.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(Err(Turn::Finished));
+        match rt::poll_catching(task, cx) {
+            Poll::Ready(Ok(())) => return Poll::Ready(Err(Turn::Finished)),
+            Poll::Ready(Err(payload)) => {
+                let message = rt::panic_message(&*payload);
+                let label = format!("cluster singleton {}", singleton.name);
+                log::error!("{label} panicked: {message}");
+                app.report_exception(format!("{label} panicked: {message}"));
+                app.stop_for_panic(app.panic_policy(), &label, &message);
+                return Poll::Ready(Err(Turn::Finished));
+            }
+            Poll::Pending => {}
         }
         other.as_mut().poll(cx).map(Ok)
     })
@@ -519,5 +541,52 @@ mod tests {
             let acquired = Lease::acquire_parsed(&url, "test:lease", Duration::from_secs(9)).await;
             assert!(matches!(acquired, Err(RedisError::Timeout)), "{acquired:?}");
         });
+    }
+
+    #[test]
+    fn a_panicking_singleton_ends_its_turn_as_finished() {
+        let (_listener, url) = stalled_redis();
+        let singleton = Singleton {
+            name: "test".to_owned(),
+            factory: Arc::new(|_app| {
+                Box::pin(async {
+                    rt::sleep(Duration::from_secs(1)).await;
+                    panic!("boom");
+                })
+            }),
+        };
+        let rt = crate::Runtime::new().unwrap().with_paused_clock();
+        rt.block_on(async {
+            let lease = lease(url, Duration::from_secs(9));
+            // Finished, not unwound: `run_singleton` then releases the lease.
+            let (turn, _lease) = hold(&App::new("t"), &singleton, lease).await;
+            assert!(matches!(turn, Turn::Finished));
+        });
+    }
+
+    #[test]
+    fn cluster_singletons_refuse_a_restart_policy() {
+        use crate::{Backoff, PanicPolicy, Restart, Singleton};
+        let app = App::new("t");
+        let task = || app.task("nightly").singleton(Singleton::Cluster);
+        let refused = [
+            task().restart(Restart::Always).add_task(|| async {}),
+            task()
+                .backoff(Backoff::new(Duration::from_secs(1), Duration::from_secs(2)))
+                .add_task(|| async {}),
+            task()
+                .max_restarts(3, Duration::from_secs(60))
+                .add_task(|| async {}),
+            task().on_panic(PanicPolicy::StopApp).add_task(|| async {}),
+        ];
+        for result in refused {
+            assert!(
+                matches!(result, Err(Error::ClusterSingletonPolicy(ref name)) if name == "nightly"),
+                "{result:?}"
+            );
+        }
+        assert!(lock(&app.cluster().singletons).is_empty());
+        assert!(task().add_task(|| async {}).unwrap().is_none());
+        assert_eq!(lock(&app.cluster().singletons).len(), 1);
     }
 }
