@@ -50,7 +50,19 @@ pub(crate) const OUTBOX_LIMIT: usize = 4096;
 pub(crate) const OUTBOX_BYTES: usize = 16 * MAX_EVENT_BYTES;
 
 /// The most bytes one cluster event may carry in its message and payload
-/// together; a larger one is refused with [`ClusterError::TooLarge`].
+/// together; a larger one is refused with [`ClusterError::TooLarge`] (and
+/// one that arrives larger from Redis is logged and dropped).
+///
+/// # Examples
+///
+/// ```
+/// use sanio::app::cluster::{ClusterError, MAX_EVENT_BYTES};
+///
+/// let app = sanio::App::new("demo");
+/// let big = vec![0; MAX_EVENT_BYTES + 1];
+/// let err = app.dispatch_cluster_bytes("my.custom.event", None, big).unwrap_err();
+/// assert!(matches!(err, ClusterError::TooLarge(n) if n == MAX_EVENT_BYTES + 1));
+/// ```
 pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
 
 /// The payload of a cluster event, as it crossed the wire: bytes, which
