@@ -71,6 +71,11 @@ pub enum Error {
     TaskPanicked(String),
     /// `add_child_task` was called outside a task added through the app.
     NoParent,
+    /// A task placed with [`Singleton::Cluster`](crate::Singleton::Cluster)
+    /// was given a restart, backoff, `max_restarts` or `on_panic` policy,
+    /// which cluster singletons do not take yet (the task's name).
+    #[cfg(feature = "redis")]
+    ClusterSingletonPolicy(String),
 }
 
 impl fmt::Display for Error {
@@ -112,6 +117,12 @@ impl fmt::Display for Error {
             }
             Self::TaskPanicked(reason) => write!(f, "stopped by a task's panic policy: {reason}"),
             Self::NoParent => f.write_str("add_child_task needs to be called from an app task"),
+            #[cfg(feature = "redis")]
+            Self::ClusterSingletonPolicy(name) => write!(
+                f,
+                "task {name}: cluster singletons take no restart, backoff, max_restarts \
+                 or on_panic policy yet"
+            ),
         }
     }
 }

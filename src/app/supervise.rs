@@ -180,8 +180,26 @@ pub enum Singleton {
     /// of the instance holding its Redis lease (feature `redis`; the same
     /// as [`App::add_cluster_singleton`]). It needs a factory, is added
     /// before `run`, and does not run without a Redis URL in the config.
-    /// The lease loop calls the factory each time the lease is taken; the
-    /// restart and panic policies do not apply, and its failure is logged.
+    /// The lease loop calls the factory each time the lease is taken; its
+    /// failure is logged. It takes no restart policy yet: `add_task` refuses
+    /// [`restart`](TaskBuilder::restart), [`backoff`](TaskBuilder::backoff),
+    /// [`max_restarts`](TaskBuilder::max_restarts) and
+    /// [`on_panic`](TaskBuilder::on_panic) with
+    /// [`Error::ClusterSingletonPolicy`]. A panic is logged, reported and
+    /// put to the app's [`Config::task_panic_policy`](super::Config::task_panic_policy),
+    /// and releases the lease.
+    ///
+    /// ```
+    /// # #[cfg(feature = "redis")] {
+    /// let app = sanio::App::new("demo");
+    /// let refused = app
+    ///     .task("nightly")
+    ///     .singleton(sanio::Singleton::Cluster)
+    ///     .restart(sanio::Restart::Always)
+    ///     .add_task(|| async {});
+    /// assert!(matches!(refused, Err(sanio::Error::ClusterSingletonPolicy(_))));
+    /// # }
+    /// ```
     #[cfg(feature = "redis")]
     Cluster,
 }
@@ -330,7 +348,9 @@ impl TaskBuilder<'_> {
     /// [`Error::NeedsFactory`] for a restart policy on a plain future (it
     /// cannot run twice); [`Error::TaskNameTaken`] as for
     /// [`App::add_named_task`], or for a singleton whose name is live on
-    /// another worker.
+    /// another worker; with the `redis` feature,
+    /// `Error::ClusterSingletonPolicy` for a policy on a
+    /// [`Singleton::Cluster`] task.
     ///
     /// # Examples
     ///
@@ -339,6 +359,20 @@ impl TaskBuilder<'_> {
     pub fn add_task<M, T: IntoTask<M>>(self, task: T) -> Result<Option<Task>, Error> {
         #[cfg(feature = "redis")]
         if self.policy.singleton == Some(Singleton::Cluster) {
+            let Policy {
+                restart,
+                backoff,
+                cap,
+                panic,
+                singleton: _,
+            } = self.policy;
+            if restart != Restart::Never
+                || backoff != Backoff::default()
+                || cap.is_some()
+                || panic.is_some()
+            {
+                return Err(Error::ClusterSingletonPolicy(self.name));
+            }
             let TaskSource::Factory(factory) = task.into_source() else {
                 return Err(Error::NeedsFactory(self.name));
             };

@@ -20,7 +20,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::conn::{command, decode_frame, encode_frame, Connection, Frame, RedisError};
-use super::{backoff, ClusterError, ClusterPayload, Settings};
+use super::{backoff, ClusterError, ClusterPayload, Settings, MAX_EVENT_BYTES};
 use crate::app::signals::{validate_user, Event};
 use crate::app::App;
 use crate::rt;
@@ -51,8 +51,35 @@ pub(crate) fn encode_event(
     Ok(encode_frame(&frame)?)
 }
 
-/// Decodes an event from the wire; `None` for anything else.
-fn decode_event(payload: &[u8]) -> Option<Event> {
+/// Why an incoming message was not taken as an event.
+#[derive(Debug, PartialEq)]
+enum Refused {
+    /// Not an event as [`encode_event`] writes one.
+    Malformed,
+    /// Its message and payload are over [`MAX_EVENT_BYTES`] (a peer with
+    /// other limits, or someone else publishing on the channel).
+    TooLarge(usize),
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Malformed => f.write_str("ignoring a malformed event"),
+            Self::TooLarge(bytes) => write!(
+                f,
+                "dropping an event of {bytes} bytes, over the limit of {MAX_EVENT_BYTES}"
+            ),
+        }
+    }
+}
+
+/// Decodes an event from the wire.
+fn decode_event(payload: &[u8]) -> Result<Event, Refused> {
+    decode_parts(payload).ok_or(Refused::Malformed)?
+}
+
+/// [`decode_event`]; `None` for a malformed one.
+fn decode_parts(payload: &[u8]) -> Option<Result<Event, Refused>> {
     let Ok(Frame::Array(parts)) = decode_frame(payload) else {
         return None;
     };
@@ -68,15 +95,19 @@ fn decode_event(payload: &[u8]) -> Option<Event> {
             };
             let payload = match payload {
                 Frame::Null => None,
-                Frame::BulkString(bytes) => Some(ClusterPayload::new(bytes.clone())),
+                Frame::BulkString(bytes) => Some(bytes),
                 _ => return None,
             };
-            Some(Event::cluster(
+            let size = message.as_ref().map_or(0, String::len) + payload.map_or(0, |p| p.len());
+            if size > MAX_EVENT_BYTES {
+                return Some(Err(Refused::TooLarge(size)));
+            }
+            Some(Ok(Event::cluster(
                 &text(name)?,
                 message,
-                payload,
+                payload.map(|bytes| ClusterPayload::new(bytes.clone())),
                 &text(origin)?,
-            ))
+            )))
         }
         _ => None,
     }
@@ -87,8 +118,9 @@ pub(crate) async fn run(app: App, settings: Settings) {
     let mut attempt = 0;
     loop {
         let ended = {
-            let session = pin!(session(&app, &settings, &mut attempt));
-            or_cancelled(session).await
+            rt::cancellable(session(&app, &settings, &mut attempt))
+                .await
+                .ok()
         };
         let shared = app.cluster();
         shared.connected.store(false, Ordering::Release);
@@ -101,22 +133,10 @@ pub(crate) async fn run(app: App, settings: Settings) {
         }
         let delay = backoff(attempt);
         attempt = attempt.saturating_add(1);
-        if or_cancelled(pin!(rt::sleep(delay))).await.is_none() {
+        if rt::cancellable(rt::sleep(delay)).await.is_err() {
             return;
         }
     }
-}
-
-/// Runs `future` unless the task is cancelled first (then `None`).
-pub(crate) async fn or_cancelled<F: Future + Unpin>(mut future: F) -> Option<F::Output> {
-    let mut cancelled = pin!(rt::cancelled());
-    poll_fn(|cx| {
-        if cancelled.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        std::pin::Pin::new(&mut future).poll(cx).map(Some)
-    })
-    .await
 }
 
 /// What woke the session.
@@ -241,12 +261,13 @@ fn deliver(app: &App, channel: &str, frame: Frame) {
     match parts.as_slice() {
         [_, Frame::BulkString(from), Frame::BulkString(payload)] if from == channel.as_bytes() => {
             match decode_event(payload) {
-                Some(event) if validate_user(event.name(), false).is_ok() => {
+                Ok(event) if validate_user(event.name(), false).is_ok() => {
                     if let Err(err) = app.broadcast(event) {
                         log::warn!("cluster bridge: {err}");
                     }
                 }
-                _ => log::warn!("cluster bridge: ignoring a malformed event"),
+                Ok(_) => log::warn!("cluster bridge: {}", Refused::Malformed),
+                Err(refused) => log::warn!("cluster bridge: {refused}"),
             }
         }
         _ => {}
@@ -272,7 +293,28 @@ mod tests {
             event.payload::<ClusterPayload>().unwrap().bytes(),
             b"\0\xff"
         );
-        assert!(decode_event(b"+OK\r\n").is_none());
-        assert!(decode_event(b"*1\r\n$1\r\na\r\n").is_none());
+        assert_eq!(decode_event(b"+OK\r\n").err(), Some(Refused::Malformed));
+        assert_eq!(
+            decode_event(b"*1\r\n$1\r\na\r\n").err(),
+            Some(Refused::Malformed)
+        );
+    }
+
+    #[test]
+    fn oversized_incoming_events_are_refused() {
+        let limit = vec![b'x'; MAX_EVENT_BYTES];
+        let bytes = encode_event("i1", "my.custom.event", None, Some(&limit)).unwrap();
+        assert!(decode_event(&bytes).is_ok());
+        let bytes = encode_event("i1", "my.custom.event", Some("m"), Some(&limit)).unwrap();
+        assert_eq!(
+            decode_event(&bytes).err(),
+            Some(Refused::TooLarge(MAX_EVENT_BYTES + 1))
+        );
+        let text = "x".repeat(MAX_EVENT_BYTES + 1);
+        let bytes = encode_event("i1", "my.custom.event", Some(&text), None).unwrap();
+        assert_eq!(
+            decode_event(&bytes).err(),
+            Some(Refused::TooLarge(MAX_EVENT_BYTES + 1))
+        );
     }
 }

@@ -8,11 +8,16 @@
 //!
 //! A cluster singleton is a task factory run on worker 0 of the instance
 //! holding its lease: contenders retry every third of the ttl; the holder
-//! renews every third of the ttl and stops the task when renewal fails for
-//! a whole ttl (it may have lost the lease). A graceful stop cancels the
-//! task and deletes the key at once, so a contender takes over on its next
-//! try instead of waiting for expiry; after `kill -9` the key expires
-//! within the ttl.
+//! renews every third of the ttl and stops the task before the lease it
+//! last secured could run out (see `hold` for the safety argument). A
+//! graceful stop cancels the task and deletes the key at once, so a
+//! contender takes over on its next try instead of waiting for expiry;
+//! after `kill -9` the key expires within the ttl.
+//!
+//! Not covered: clocks that run at different rates or jump (on the Redis
+//! host or on an instance) by more than the margin of a third of the ttl,
+//! and work the singleton handed to other tasks, which is not stopped with
+//! it.
 
 use std::future::{poll_fn, Future};
 use std::pin::pin;
@@ -20,7 +25,9 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use super::bridge::{or_cancelled, CONNECT_LIMIT};
+use crate::rt::WaitCancelled;
+
+use super::bridge::CONNECT_LIMIT;
 use super::conn::{Connection, Frame, RedisError, RedisUrl};
 use super::{backoff, Settings};
 use crate::app::task_types::LocalFuture;
@@ -64,6 +71,9 @@ pub struct Lease {
     token: String,
     /// How long the key lives without renewal.
     ttl: Duration,
+    /// When the last successful `SET` or extend was sent: the key lives at
+    /// least until this plus the ttl (on a clock that runs at our rate).
+    valid_from: Instant,
 }
 
 impl std::fmt::Debug for Lease {
@@ -99,16 +109,20 @@ impl Lease {
         let mut conn = Connection::open(url, CONNECT_LIMIT).await?;
         let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
         let millis = ttl.as_millis().max(1).to_string();
-        let reply = conn
-            .call(&[
-                b"SET",
-                key.as_bytes(),
-                token.as_bytes(),
-                b"NX",
-                b"PX",
-                millis.as_bytes(),
-            ])
-            .await?;
+        // Taken before sending: the key cannot expire before this plus the ttl.
+        let sent_at = rt::now();
+        let args: [&[u8]; 6] = [
+            b"SET",
+            key.as_bytes(),
+            token.as_bytes(),
+            b"NX",
+            b"PX",
+            millis.as_bytes(),
+        ];
+        let set = conn.call(&args);
+        let reply = rt::timeout(CONNECT_LIMIT, set)
+            .await
+            .map_err(|_| RedisError::Timeout)??;
         match reply {
             Frame::SimpleString(ok) if ok == b"OK" => Ok(Some(Lease {
                 url: url.clone(),
@@ -116,6 +130,7 @@ impl Lease {
                 key: key.to_owned(),
                 token,
                 ttl,
+                valid_from: sent_at,
             })),
             Frame::Null => Ok(None),
             other => Err(RedisError::Unexpected(format!("{other:?}"))),
@@ -132,12 +147,16 @@ impl Lease {
     }
 
     /// Runs a compare-and-something script; reconnects once if needed.
-    async fn script(&mut self, script: &[u8], extra: &[u8]) -> Result<bool, RedisError> {
+    /// Connecting and the call each take at most `limit`.
+    async fn script(
+        &mut self,
+        script: &[u8],
+        extra: &[u8],
+        limit: Duration,
+    ) -> Result<bool, RedisError> {
         let conn = match &mut self.conn {
             Some(conn) => conn,
-            None => self
-                .conn
-                .insert(Connection::open(&self.url, CONNECT_LIMIT).await?),
+            None => self.conn.insert(Connection::open(&self.url, limit).await?),
         };
         let args: [&[u8]; 6] = [
             b"EVAL",
@@ -148,7 +167,7 @@ impl Lease {
             extra,
         ];
         let call = conn.call(&args);
-        match rt::timeout(CONNECT_LIMIT, call).await {
+        match rt::timeout(limit, call).await {
             Ok(Ok(Frame::Integer(n))) => Ok(n == 1),
             Ok(Ok(other)) => Err(RedisError::Unexpected(format!("{other:?}"))),
             Ok(Err(err)) => {
@@ -174,8 +193,26 @@ impl Lease {
     ///
     /// See [`Lease`].
     pub async fn renew(&mut self) -> Result<bool, RedisError> {
+        self.renew_within(CONNECT_LIMIT).await
+    }
+
+    /// [`renew`](Self::renew) that gives up after `limit` in all (a
+    /// reconnect included), with [`RedisError::Timeout`].
+    async fn renew_within(&mut self, limit: Duration) -> Result<bool, RedisError> {
         let millis = self.ttl.as_millis().max(1).to_string();
-        self.script(EXTEND, millis.as_bytes()).await
+        let sent_at = rt::now();
+        let extended = rt::timeout(limit, self.script(EXTEND, millis.as_bytes(), limit)).await;
+        match extended {
+            Ok(Ok(true)) => {
+                self.valid_from = sent_at;
+                Ok(true)
+            }
+            Ok(other) => other,
+            Err(_) => {
+                self.conn = None;
+                Err(RedisError::Timeout)
+            }
+        }
     }
 
     /// Gives the lease up at once. `Ok(false)`: it was already lost.
@@ -189,7 +226,7 @@ impl Lease {
     ///
     /// See [`Lease`].
     pub async fn release(mut self) -> Result<bool, RedisError> {
-        self.script(RELEASE, b"").await
+        self.script(RELEASE, b"", CONNECT_LIMIT).await
     }
 }
 
@@ -207,7 +244,7 @@ pub(crate) struct Singleton {
 
 /// How a held turn ended.
 enum Turn {
-    /// The task returned.
+    /// The task returned (or panicked: logged and reported).
     Finished,
     /// Renewal failed: the lease may be someone else's.
     Lost,
@@ -220,26 +257,23 @@ enum Turn {
 pub(crate) async fn run_singleton(app: App, settings: Settings, singleton: Singleton) {
     let key = format!("{}:lease:{}", settings.prefix, singleton.name);
     let ttl = settings.lease_ttl;
-    let mut attempt = 0;
+    let mut attempt: u32 = 0;
     loop {
-        let acquired = or_cancelled(pin!(Lease::acquire_parsed(&settings.url, &key, ttl))).await;
+        let acquired = rt::cancellable(Lease::acquire_parsed(&settings.url, &key, ttl)).await;
         let lease = match acquired {
-            None => return,
-            Some(Ok(Some(lease))) => lease,
-            Some(Ok(None)) => {
+            Err(_cancelled) => return,
+            Ok(Ok(Some(lease))) => lease,
+            Ok(Ok(None)) => {
                 attempt = 0;
-                if or_cancelled(pin!(rt::sleep(ttl / 3))).await.is_none() {
+                if rt::cancellable(rt::sleep(ttl / 3)).await.is_err() {
                     return;
                 }
                 continue;
             }
-            Some(Err(err)) => {
+            Ok(Err(err)) => {
                 log::warn!("singleton {}: {err}", singleton.name);
-                attempt += 1;
-                if or_cancelled(pin!(rt::sleep(backoff(attempt))))
-                    .await
-                    .is_none()
-                {
+                attempt = attempt.saturating_add(1);
+                if rt::cancellable(rt::sleep(backoff(attempt))).await.is_err() {
                     return;
                 }
                 continue;
@@ -262,37 +296,92 @@ pub(crate) async fn run_singleton(app: App, settings: Settings, singleton: Singl
 }
 
 /// Runs the task while renewing the lease.
+///
+/// Safety argument (one holder at a time). Each successful `SET` or extend
+/// was sent at `valid_from` (read before sending), so Redis set the expiry
+/// no earlier than `valid_from + ttl`: no other instance can take the key
+/// before then. The holder stops its task (drops it, and checks before
+/// each poll of it) at `valid_from + ttl - margin`, the margin being a
+/// third of the ttl, and each renew is given only the validity left, so a
+/// slow or failing Redis cannot keep the task running past that point.
+/// The margin absorbs a late timer on a busy loop and small differences in
+/// clock rates; clocks drifting or jumping by more than it are not covered.
 async fn hold(app: &App, singleton: &Singleton, mut lease: Lease) -> (Turn, Lease) {
     let ttl = lease.ttl;
+    let margin = ttl / 3;
     let mut task = (singleton.factory)(app.clone());
     let mut cancelled = pin!(rt::cancelled());
-    let mut renewed_at = Instant::now();
+    let mut next_renew = lease.valid_from + ttl / 3;
     loop {
-        let mut tick = pin!(rt::sleep(ttl / 3));
-        let woke = poll_fn(|cx| {
-            if cancelled.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Some(Turn::Stopped));
-            }
-            if task.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Some(Turn::Finished));
-            }
-            tick.as_mut().poll(cx).map(|()| None)
-        })
-        .await;
-        if let Some(turn) = woke {
+        let stop_at = lease.valid_from + ttl - margin;
+        let tick = pin!(rt::sleep_until(next_renew.min(stop_at)));
+        if let Err(turn) = race(app, singleton, stop_at, cancelled.as_mut(), &mut task, tick).await
+        {
             return (turn, lease);
         }
-        match lease.renew().await {
-            Ok(true) => renewed_at = Instant::now(),
-            Ok(false) => return (Turn::Lost, lease),
-            Err(err) => {
+        let now = rt::now();
+        if now >= stop_at {
+            return (Turn::Lost, lease);
+        }
+        let renewed = {
+            let renew = pin!(lease.renew_within(stop_at - now));
+            race(
+                app,
+                singleton,
+                stop_at,
+                cancelled.as_mut(),
+                &mut task,
+                renew,
+            )
+            .await
+        };
+        match renewed {
+            Err(turn) => return (turn, lease),
+            Ok(Ok(true)) => next_renew = lease.valid_from + ttl / 3,
+            Ok(Ok(false)) => return (Turn::Lost, lease),
+            Ok(Err(err)) => {
                 log::warn!("singleton {}: renewal failed: {err}", singleton.name);
-                if renewed_at.elapsed() >= ttl {
-                    return (Turn::Lost, lease);
-                }
+                next_renew = rt::now() + ttl / 12;
             }
         }
     }
+}
+
+/// Runs `other` while polling the cancel and the task: `Err` with how the
+/// turn ended if the app stops, the task returns or `stop_at` passes
+/// first (then the task is not polled again). A panic of the task is
+/// caught, logged, reported and put to the app's panic policy, and ends
+/// the turn as finished, so the lease is released.
+async fn race<F: Future>(
+    app: &App,
+    singleton: &Singleton,
+    stop_at: Instant,
+    mut cancelled: std::pin::Pin<&mut WaitCancelled>,
+    task: &mut LocalFuture<()>,
+    mut other: std::pin::Pin<&mut F>,
+) -> Result<F::Output, Turn> {
+    poll_fn(|cx| {
+        if cancelled.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Err(Turn::Stopped));
+        }
+        if rt::now() >= stop_at {
+            return Poll::Ready(Err(Turn::Lost));
+        }
+        match rt::poll_catching(task, cx) {
+            Poll::Ready(Ok(())) => return Poll::Ready(Err(Turn::Finished)),
+            Poll::Ready(Err(payload)) => {
+                let message = rt::panic_message(&*payload);
+                let label = format!("cluster singleton {}", singleton.name);
+                log::error!("{label} panicked: {message}");
+                app.report_exception(format!("{label} panicked: {message}"));
+                app.stop_for_panic(app.panic_policy(), &label, &message);
+                return Poll::Ready(Err(Turn::Finished));
+            }
+            Poll::Pending => {}
+        }
+        other.as_mut().poll(cx).map(Ok)
+    })
+    .await
 }
 
 impl App {
@@ -338,5 +427,166 @@ impl App {
             factory,
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+    /// A "Redis" that accepts connections (through the backlog) and never
+    /// answers.
+    fn stalled_redis() -> (std::net::TcpListener, RedisUrl) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let url = RedisUrl::parse(&format!("redis://127.0.0.1:{port}")).unwrap();
+        (listener, url)
+    }
+
+    /// A lease just taken on `url`, without a connection yet.
+    fn lease(url: RedisUrl, ttl: Duration) -> Lease {
+        Lease {
+            url,
+            conn: None,
+            key: "test:lease".to_owned(),
+            token: "token".to_owned(),
+            ttl,
+            valid_from: rt::now(),
+        }
+    }
+
+    /// A singleton that counts its one-second ticks and notes its drop.
+    fn counting_singleton(ticks: Arc<AtomicU32>, dropped: Arc<AtomicBool>) -> Singleton {
+        struct OnDrop(Arc<AtomicBool>);
+        impl Drop for OnDrop {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let factory: SingletonFactory = Arc::new(move |_app| {
+            let ticks = ticks.clone();
+            let guard = OnDrop(dropped.clone());
+            Box::pin(async move {
+                let _guard = guard;
+                loop {
+                    rt::sleep(Duration::from_secs(1)).await;
+                    ticks.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        });
+        Singleton {
+            name: "test".to_owned(),
+            factory,
+        }
+    }
+
+    #[test]
+    fn a_holder_stops_before_its_last_secured_lease_can_expire() {
+        let (_listener, url) = stalled_redis();
+        let ttl = Duration::from_secs(9);
+        let ticks = Arc::new(AtomicU32::new(0));
+        let dropped = Arc::new(AtomicBool::new(false));
+        let singleton = counting_singleton(ticks.clone(), dropped.clone());
+        let rt = crate::Runtime::new().unwrap().with_paused_clock();
+        rt.block_on(async {
+            let lease = lease(url, ttl);
+            let taken = lease.valid_from;
+            let (turn, _lease) = hold(&App::new("t"), &singleton, lease).await;
+            assert!(matches!(turn, Turn::Lost));
+            // Stopped at taken + ttl - ttl/3 at the latest, well before
+            // another instance could take the key at taken + ttl.
+            assert!(
+                rt::now() <= taken + ttl - ttl / 3,
+                "{:?}",
+                rt::now() - taken
+            );
+        });
+        assert!(dropped.load(Ordering::SeqCst), "the task was not dropped");
+        // The task kept running while the (stalled) renew was in flight:
+        // it ticked past the first renew at 3 s.
+        assert!(ticks.load(Ordering::SeqCst) >= 4, "{ticks:?}");
+    }
+
+    #[test]
+    fn a_stop_is_seen_during_a_stalled_renew() {
+        let (_listener, url) = stalled_redis();
+        let ttl = Duration::from_secs(30);
+        let ticks = Arc::new(AtomicU32::new(0));
+        let dropped = Arc::new(AtomicBool::new(false));
+        let singleton = counting_singleton(ticks, dropped.clone());
+        let rt = crate::Runtime::new().unwrap().with_paused_clock();
+        rt.block_on(async {
+            let lease = lease(url, ttl);
+            let taken = lease.valid_from;
+            let holder = rt::spawn(async move {
+                let (turn, _lease) = hold(&App::new("t"), &singleton, lease).await;
+                matches!(turn, Turn::Stopped)
+            });
+            // The first renew starts at 10 s and stalls.
+            rt::sleep(Duration::from_secs(11)).await;
+            holder.cancel();
+            assert_eq!(holder.await, Ok(true));
+            // Seen at once, not after the renew's limit.
+            assert!(rt::now() - taken < Duration::from_secs(12));
+        });
+        assert!(dropped.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn acquire_gives_up_on_a_stalled_redis() {
+        let (_listener, url) = stalled_redis();
+        let rt = crate::Runtime::new().unwrap().with_paused_clock();
+        rt.block_on(async {
+            let acquired = Lease::acquire_parsed(&url, "test:lease", Duration::from_secs(9)).await;
+            assert!(matches!(acquired, Err(RedisError::Timeout)), "{acquired:?}");
+        });
+    }
+
+    #[test]
+    fn a_panicking_singleton_ends_its_turn_as_finished() {
+        let (_listener, url) = stalled_redis();
+        let singleton = Singleton {
+            name: "test".to_owned(),
+            factory: Arc::new(|_app| {
+                Box::pin(async {
+                    rt::sleep(Duration::from_secs(1)).await;
+                    panic!("boom");
+                })
+            }),
+        };
+        let rt = crate::Runtime::new().unwrap().with_paused_clock();
+        rt.block_on(async {
+            let lease = lease(url, Duration::from_secs(9));
+            // Finished, not unwound: `run_singleton` then releases the lease.
+            let (turn, _lease) = hold(&App::new("t"), &singleton, lease).await;
+            assert!(matches!(turn, Turn::Finished));
+        });
+    }
+
+    #[test]
+    fn cluster_singletons_refuse_a_restart_policy() {
+        use crate::{Backoff, PanicPolicy, Restart, Singleton};
+        let app = App::new("t");
+        let task = || app.task("nightly").singleton(Singleton::Cluster);
+        let refused = [
+            task().restart(Restart::Always).add_task(|| async {}),
+            task()
+                .backoff(Backoff::new(Duration::from_secs(1), Duration::from_secs(2)))
+                .add_task(|| async {}),
+            task()
+                .max_restarts(3, Duration::from_secs(60))
+                .add_task(|| async {}),
+            task().on_panic(PanicPolicy::StopApp).add_task(|| async {}),
+        ];
+        for result in refused {
+            assert!(
+                matches!(result, Err(Error::ClusterSingletonPolicy(ref name)) if name == "nightly"),
+                "{result:?}"
+            );
+        }
+        assert!(lock(&app.cluster().singletons).is_empty());
+        assert!(task().add_task(|| async {}).unwrap().is_none());
+        assert_eq!(lock(&app.cluster().singletons).len(), 1);
     }
 }

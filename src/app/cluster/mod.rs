@@ -45,8 +45,24 @@ use super::{lock, App, Config, Error};
 /// How many published events may wait for the bridge to send them.
 pub(crate) const OUTBOX_LIMIT: usize = 4096;
 
+/// How many bytes the published events waiting for the bridge may take in
+/// all (16 events of the largest size).
+pub(crate) const OUTBOX_BYTES: usize = 16 * MAX_EVENT_BYTES;
+
 /// The most bytes one cluster event may carry in its message and payload
-/// together; a larger one is refused with [`ClusterError::TooLarge`].
+/// together; a larger one is refused with [`ClusterError::TooLarge`] (and
+/// one that arrives larger from Redis is logged and dropped).
+///
+/// # Examples
+///
+/// ```
+/// use sanio::app::cluster::{ClusterError, MAX_EVENT_BYTES};
+///
+/// let app = sanio::App::new("demo");
+/// let big = vec![0; MAX_EVENT_BYTES + 1];
+/// let err = app.dispatch_cluster_bytes("my.custom.event", None, big).unwrap_err();
+/// assert!(matches!(err, ClusterError::TooLarge(n) if n == MAX_EVENT_BYTES + 1));
+/// ```
 pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
 
 /// The payload of a cluster event, as it crossed the wire: bytes, which
@@ -120,7 +136,8 @@ pub enum ClusterError {
     /// The bridge is not connected to Redis (not configured, not started
     /// yet, or in an outage): the event was not sent.
     Disconnected,
-    /// The outgoing queue is full (Redis is slower than the dispatches).
+    /// The outgoing queue is full, by count or by bytes (Redis is slower
+    /// than the dispatches).
     QueueFull,
     /// Talking to Redis failed.
     Redis(RedisError),
@@ -138,7 +155,8 @@ impl fmt::Display for ClusterError {
             Self::Disconnected => f.write_str("not connected to Redis: cluster event not sent"),
             Self::QueueFull => write!(
                 f,
-                "cluster outbox full ({OUTBOX_LIMIT} events): cluster event not sent"
+                "cluster outbox full ({OUTBOX_LIMIT} events or {OUTBOX_BYTES} bytes): \
+                 cluster event not sent"
             ),
             Self::Redis(err) => write!(f, "{err}"),
             Self::TooLarge(bytes) => write!(
@@ -188,6 +206,8 @@ pub(crate) struct Shared {
 struct Outbox {
     /// Encoded event payloads, oldest first.
     queue: VecDeque<Vec<u8>>,
+    /// The bytes in `queue`, at most [`OUTBOX_BYTES`].
+    bytes: usize,
     /// Wakes the bridge when an event comes.
     waker: Option<Waker>,
 }
@@ -208,9 +228,11 @@ impl Shared {
     /// Queues a payload and wakes the bridge.
     fn push(&self, payload: Vec<u8>) -> Result<(), ClusterError> {
         let mut outbox = lock(&self.outbox);
-        if outbox.queue.len() >= OUTBOX_LIMIT {
+        let bytes = outbox.bytes.saturating_add(payload.len());
+        if outbox.queue.len() >= OUTBOX_LIMIT || bytes > OUTBOX_BYTES {
             return Err(ClusterError::QueueFull);
         }
+        outbox.bytes = bytes;
         outbox.queue.push_back(payload);
         if let Some(waker) = outbox.waker.take() {
             waker.wake();
@@ -221,7 +243,7 @@ impl Shared {
     /// The next payload, or `None` after storing the waker.
     pub(crate) fn poll_next(&self, waker: &Waker) -> Option<Vec<u8>> {
         let mut outbox = lock(&self.outbox);
-        let next = outbox.queue.pop_front();
+        let next = outbox.pop();
         if next.is_none() {
             outbox.waker = Some(waker.clone());
         }
@@ -230,7 +252,7 @@ impl Shared {
 
     /// The next payload, if one is queued.
     pub(crate) fn try_next(&self) -> Option<Vec<u8>> {
-        lock(&self.outbox).queue.pop_front()
+        lock(&self.outbox).pop()
     }
 
     /// Drops everything queued (an outage: at-most-once).
@@ -238,7 +260,17 @@ impl Shared {
         let mut outbox = lock(&self.outbox);
         let dropped = outbox.queue.len();
         outbox.queue.clear();
+        outbox.bytes = 0;
         dropped
+    }
+}
+
+impl Outbox {
+    /// Takes the oldest payload off the queue.
+    fn pop(&mut self) -> Option<Vec<u8>> {
+        let next = self.queue.pop_front()?;
+        self.bytes -= next.len();
+        Some(next)
     }
 }
 
@@ -278,12 +310,11 @@ pub(crate) struct Settings {
     pub(crate) lease_ttl: Duration,
 }
 
-/// Reconnect delays: 100 ms doubling up to 5 s, each with up to 50%
-/// random jitter so that instances do not reconnect in step.
+/// Reconnect delays: the supervisor's [`Backoff`](crate::Backoff) from
+/// 100 ms doubling up to 5 s, with jitter so that instances do not
+/// reconnect in step.
 pub(crate) fn backoff(attempt: u32) -> Duration {
-    let base = Duration::from_millis(100).saturating_mul(1 << attempt.min(6));
-    let base = base.min(Duration::from_secs(5));
-    base + base.mul_f64(fastrand::f64() * 0.5)
+    crate::Backoff::new(Duration::from_millis(100), Duration::from_secs(5)).delay(attempt)
 }
 
 impl App {
@@ -443,12 +474,34 @@ mod tests {
     }
 
     #[test]
+    fn the_outbox_is_bounded_by_bytes() {
+        let shared = Shared::default();
+        let big = vec![0; MAX_EVENT_BYTES];
+        for _ in 0..OUTBOX_BYTES / MAX_EVENT_BYTES {
+            shared.push(big.clone()).unwrap();
+        }
+        // Far below the count limit, but over the byte budget.
+        assert!(matches!(
+            shared.push(b"y".to_vec()),
+            Err(ClusterError::QueueFull)
+        ));
+        // Sending one frees its bytes.
+        assert_eq!(shared.try_next().map(|p| p.len()), Some(MAX_EVENT_BYTES));
+        shared.push(big).unwrap();
+        assert!(matches!(
+            shared.push(b"y".to_vec()),
+            Err(ClusterError::QueueFull)
+        ));
+        shared.clear();
+        shared.push(vec![0; MAX_EVENT_BYTES]).unwrap();
+    }
+
+    #[test]
     fn backoff_grows_with_jitter_up_to_a_cap() {
-        assert!(backoff(0) >= Duration::from_millis(100));
-        assert!(backoff(0) <= Duration::from_millis(150));
+        assert_eq!(backoff(0), Duration::from_millis(100));
         for attempt in [7, 50, u32::MAX] {
             let delay = backoff(attempt);
-            assert!(delay >= Duration::from_secs(5) && delay <= Duration::from_millis(7500));
+            assert!(delay >= Duration::from_millis(2500) && delay <= Duration::from_secs(5));
         }
     }
 }
