@@ -27,6 +27,11 @@ use std::task::{Context, Poll};
 /// Most spare boxes kept per future type and thread.
 const MAX_SPARE: usize = 64;
 
+/// The largest future whose box is kept: a bigger one (a handler holding a
+/// large buffer inline) is freed, so the pool holds at most
+/// `MAX_SPARE * MAX_POOLED_BYTES` per future type and thread.
+const MAX_POOLED_BYTES: usize = 16 * 1024;
+
 /// A future in a box, and the way back to the pool.
 trait Slot<T> {
     /// Polls the future in the slot.
@@ -49,6 +54,9 @@ impl<F: Future + 'static> Slot<F::Output> for Option<F> {
         // The future's destructor runs here, before the pool is borrowed:
         // it may drop pooled futures of its own.
         self.set(None);
+        if std::mem::size_of::<Option<F>>() > MAX_POOLED_BYTES {
+            return; // freed
+        }
         // Ignored (the box is freed) while the thread is being torn down.
         let _ = SPARE.try_with(|spare| {
             let mut spare = spare.borrow_mut();
@@ -223,5 +231,24 @@ mod tests {
         assert_eq!(Rc::strong_count(&held), 2);
         drop(pending);
         assert_eq!(Rc::strong_count(&held), 1);
+    }
+
+    #[test]
+    fn a_large_future_is_not_kept() {
+        fn type_of<F: 'static>(_: &F) -> TypeId {
+            TypeId::of::<F>()
+        }
+        let large = async {
+            let buffer = [7u8; MAX_POOLED_BYTES + 1];
+            std::future::ready(()).await;
+            buffer[MAX_POOLED_BYTES]
+        };
+        let small = async { 7u8 };
+        let (large_type, small_type) = (type_of(&large), type_of(&small));
+        assert_eq!(ready(PooledFuture::new(large)), 7);
+        assert_eq!(ready(PooledFuture::new(small)), 7);
+        let kept = |id| SPARE.with(|spare| spare.borrow().contains_key(&id));
+        assert!(!kept(large_type), "a large future's box was kept");
+        assert!(kept(small_type));
     }
 }
