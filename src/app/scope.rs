@@ -9,9 +9,9 @@
 //!   the one place every ending goes through.
 //! - A *child* task ([`App::add_child_task`]) belongs to the task that added
 //!   it: cancelling the parent cancels its whole subtree, the parent's
-//!   [`Task::wait`] (and so a cancel by name) completes only after the
+//!   [`Task::wait`](super::Task::wait) (and so a cancel by name) completes only after the
 //!   children ended, and a parent that ends by itself cancels the children
-//!   it leaves. [`Task::detach`] hands a child to the worker instead.
+//!   it leaves. [`Task::detach`](super::Task::detach) hands a child to the worker instead.
 //!
 //! Scoped tasks are kept per worker in a map keyed by the loop task that
 //! runs the handler (one handler at a time per connection task). The guard
@@ -158,8 +158,8 @@ impl crate::http::Request {
 impl App {
     /// Adds a child of the task being polled: it starts now on this worker,
     /// is cancelled with its parent (and when the parent ends), and the
-    /// parent's [`Task::wait`] completes only after it ended. See
-    /// [`Task::detach`] to let it outlive the parent.
+    /// parent's [`Task::wait`](super::Task::wait) completes only after it ended. See
+    /// [`Task::detach`](super::Task::detach) to let it outlive the parent.
     ///
     /// # Errors
     ///

@@ -350,7 +350,7 @@ impl TaskBuilder<'_> {
     /// [`App::add_named_task`], or for a singleton whose name is live on
     /// another worker; with the `redis` feature,
     /// `Error::ClusterSingletonPolicy` for a policy on a
-    /// [`Singleton::Cluster`] task.
+    /// `Singleton::Cluster` task.
     ///
     /// # Examples
     ///
