@@ -136,29 +136,26 @@ impl TaskRegistry {
         all
     }
 
-    /// The registered task with this loop id, named or not.
-    pub(crate) fn by_id(&self, id: rt::TaskId) -> Option<Task> {
+    /// Runs `f` over every registered task, named then unnamed.
+    fn scan<R>(&self, f: impl FnOnce(&mut dyn Iterator<Item = &Task>) -> R) -> R {
         let named = self.named.borrow();
         let unnamed = self.unnamed.borrow();
-        named
-            .values()
-            .map(|(_, task)| task)
-            .chain(unnamed.iter())
-            .find(|task| task.id() == id)
-            .cloned()
+        f(&mut named.values().map(|(_, task)| task).chain(unnamed.iter()))
+    }
+
+    /// The registered task with this loop id, named or not.
+    pub(crate) fn by_id(&self, id: rt::TaskId) -> Option<Task> {
+        self.scan(|mut tasks| Iterator::find(&mut tasks, |task| task.id() == id).cloned())
     }
 
     /// Every task not yet ended.
     pub(crate) fn live(&self) -> Vec<Task> {
-        let named = self.named.borrow();
-        let unnamed = self.unnamed.borrow();
-        named
-            .values()
-            .map(|(_, task)| task)
-            .chain(unnamed.iter())
-            .filter(|task| !task.state().is_finished())
-            .cloned()
-            .collect()
+        self.scan(|tasks| {
+            tasks
+                .filter(|task| !task.state().is_finished())
+                .cloned()
+                .collect()
+        })
     }
 }
 
