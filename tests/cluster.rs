@@ -49,6 +49,16 @@ fn config(redis: &Redis, prefix: &str) -> Config {
         .redis_prefix(prefix)
 }
 
+/// Serves two instances on one Redis and waits until both bridges are up.
+fn serve_pair(redis: &Redis, prefix: &str, a: &App, b: &App) -> (Server, Server) {
+    let server_a = a.serve(config(redis, prefix)).unwrap();
+    let server_b = b.serve(config(redis, prefix)).unwrap();
+    wait_for("both bridges", || {
+        a.cluster_connected() && b.cluster_connected()
+    });
+    (server_a, server_b)
+}
+
 fn count(seen: &Seen, event: &str) -> usize {
     seen.lock().unwrap().iter().filter(|s| s.2 == event).count()
 }
@@ -65,11 +75,7 @@ fn events_reach_every_worker_of_every_instance_once() {
     let seen: Seen = Arc::default();
     let a = recording_app("a", &seen);
     let b = recording_app("b", &seen);
-    let server_a = a.serve(config(&redis, &prefix)).unwrap();
-    let server_b = b.serve(config(&redis, &prefix)).unwrap();
-    wait_for("both bridges", || {
-        a.cluster_connected() && b.cluster_connected()
-    });
+    let (server_a, server_b) = serve_pair(&redis, &prefix, &a, &b);
     assert!(a.health().is_ready() && a.health().redis_connected() == Some(true));
 
     a.dispatch_cluster("cluster.test.ping", Some("hi")).unwrap();
@@ -121,11 +127,7 @@ fn json_and_byte_payloads_cross_to_every_instance() {
         })
         .unwrap();
     let sender = App::new("sender");
-    let server_r = receiver.serve(config(&redis, &prefix)).unwrap();
-    let server_s = sender.serve(config(&redis, &prefix)).unwrap();
-    wait_for("both bridges", || {
-        receiver.cluster_connected() && sender.cluster_connected()
-    });
+    let (server_r, server_s) = serve_pair(&redis, &prefix, &receiver, &sender);
 
     let order = serde_json::json!({"id": 7, "items": ["tea"]});
     sender
@@ -169,11 +171,7 @@ fn bridge_reconnects_after_redis_restarts() {
     let seen: Seen = Arc::default();
     let a = recording_app("a", &seen);
     let b = recording_app("b", &seen);
-    let server_a = a.serve(config(&redis, &prefix)).unwrap();
-    let server_b = b.serve(config(&redis, &prefix)).unwrap();
-    wait_for("both bridges", || {
-        a.cluster_connected() && b.cluster_connected()
-    });
+    let (server_a, server_b) = serve_pair(&redis, &prefix, &a, &b);
 
     redis.kill();
     wait_for("both to notice", || {
