@@ -16,6 +16,7 @@
 //! one descriptor in each process); the output says so.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
@@ -27,6 +28,19 @@ use sanio::{App, Config, Request, WebSocket};
 /// Live heap bytes of this process.
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 
+/// Sizes up to which live allocations are also counted by exact size.
+const SIZED: usize = 16 * 1024;
+
+/// Live allocations by size (the last entry: anything larger), for the
+/// breakdown printed after the totals.
+static LIVE_BY_SIZE: [AtomicIsize; SIZED + 1] = [const { AtomicIsize::new(0) }; SIZED + 1];
+
+/// Counts one allocation of `size` bytes in (`+1`) or out (`-1`).
+fn count(size: usize, delta: isize) {
+    LIVE.fetch_add(delta * size as isize, Ordering::Relaxed);
+    LIVE_BY_SIZE[size.min(SIZED)].fetch_add(delta, Ordering::Relaxed);
+}
+
 /// Forwards to `System`, keeping [`LIVE`].
 struct Counting;
 
@@ -34,22 +48,20 @@ struct Counting;
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        count(layout.size(), 1);
         // SAFETY: the caller's contract is passed on unchanged.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        count(layout.size(), -1);
         // SAFETY: the caller's contract is passed on unchanged.
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
+        count(layout.size(), -1);
+        count(new_size, 1);
         // SAFETY: the caller's contract is passed on unchanged.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -62,7 +74,8 @@ static ALLOCATOR: Counting = Counting;
 const CONNS: usize = 10_000;
 
 /// The child: serves `/echo` on port 0, prints the port, then answers each
-/// line on stdin with `<VmRSS KiB> <live heap bytes>`.
+/// line on stdin with `<VmRSS KiB> <live heap bytes> <size>:<count>...`
+/// (the live allocations of each size).
 fn server() {
     let app = App::new("ws_idle");
     app.websocket("/echo", |_req: Request, ws: WebSocket| async move {
@@ -82,10 +95,18 @@ fn server() {
     let server = app.serve(config).expect("serve");
     println!("{}", server.local_addr().port());
     for _line in std::io::stdin().lock().lines() {
+        let sizes: Vec<String> = LIVE_BY_SIZE
+            .iter()
+            .enumerate()
+            .map(|(size, n)| (size, n.load(Ordering::Relaxed)))
+            .filter(|&(_, n)| n != 0)
+            .map(|(size, n)| format!("{size}:{n}"))
+            .collect();
         println!(
-            "{} {}",
+            "{} {} {}",
             rss_kib(std::process::id()),
-            LIVE.load(Ordering::Relaxed)
+            LIVE.load(Ordering::Relaxed),
+            sizes.join(" ")
         );
     }
     server.stop();
@@ -181,18 +202,24 @@ fn main() {
         std::thread::sleep(Duration::from_secs(1));
         writeln!(ask, "figures").expect("ask");
         let line = answers.next().and_then(Result::ok).expect("figures");
-        let mut parts = line
-            .split_whitespace()
-            .map(|p| p.parse::<i64>().expect("number"));
-        (parts.next().expect("rss"), parts.next().expect("heap"))
+        let mut parts = line.split_whitespace();
+        let mut number = || parts.next().and_then(|p| p.parse::<i64>().ok());
+        let (rss, heap) = (number().expect("rss"), number().expect("heap"));
+        let sizes: HashMap<usize, i64> = parts
+            .filter_map(|p| {
+                let (size, n) = p.split_once(':')?;
+                Some((size.parse().ok()?, n.parse().ok()?))
+            })
+            .collect();
+        (rss, heap, sizes)
     };
     let first = open(addr);
-    let (rss0, heap0) = figures();
+    let (rss0, heap0, sizes0) = figures();
     let mut open_conns = Vec::with_capacity(conns);
     for _ in 1..conns {
         open_conns.push(open(addr));
     }
-    let (rss1, heap1) = figures();
+    let (rss1, heap1, sizes1) = figures();
     let n = (conns - 1) as f64;
     println!("| idle websockets | VmRSS before KiB | VmRSS after KiB | RSS B/conn | heap B/conn |");
     println!("|---:|---:|---:|---:|---:|");
@@ -201,6 +228,33 @@ fn main() {
         (rss1 - rss0) as f64 * 1024.0 / n,
         (heap1 - heap0) as f64 / n
     );
+    // Where the bytes are: the allocation sizes whose live count grew
+    // with the connections, as allocations per connection.
+    let mut grown: Vec<(usize, f64)> = sizes1
+        .iter()
+        .map(|(&size, &n1)| {
+            (
+                size,
+                (n1 - sizes0.get(&size).copied().unwrap_or(0)) as f64 / n,
+            )
+        })
+        .filter(|&(_, per_conn)| per_conn >= 0.5)
+        .collect();
+    grown.sort_by(|a, b| (b.0 as f64 * b.1).total_cmp(&(a.0 as f64 * a.1)));
+    println!();
+    println!("| allocation size B | live per connection | B per connection |");
+    println!("|---:|---:|---:|");
+    for (size, per_conn) in grown {
+        let shown = if size == SIZED {
+            format!(">= {SIZED}")
+        } else {
+            size.to_string()
+        };
+        println!(
+            "| {shown} | {per_conn:.2} | {:.0} |",
+            size as f64 * per_conn
+        );
+    }
     drop(open_conns);
     drop(first);
     drop(ask);

@@ -544,9 +544,12 @@
 //! is the handshake: 400 or 426 for a bad one, otherwise `101 Switching
 //! Protocols` carrying an upgrade callback. Once the 101 is written, the
 //! connection hands its `TcpStream` and any bytes read past the head to
-//! `WebSocket::start`, which spawns a **driver** task, and the handler runs
-//! on the connection's own task with a [`WebSocket`](crate::WebSocket)
-//! handle.
+//! the callback and its task ends (its memory is sized for parsing and
+//! answering requests, which an open websocket no longer needs). The
+//! callback spawns the socket's task, counted with the worker's
+//! connections so a graceful stop waits for it: there `WebSocket::start`
+//! spawns a **driver** task, and the handler runs with a
+//! [`WebSocket`](crate::WebSocket) handle.
 //!
 //! The driver owns all the I/O. tungstenite does the framing over a small
 //! `Read + Write` adapter: a read that would wait registers the driver's

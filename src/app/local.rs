@@ -51,6 +51,8 @@ pub(crate) struct Local {
     /// Request-scoped tasks, by the loop task running their handler; an
     /// entry lives exactly as long as that handler's guard.
     pub(crate) scoped: RefCell<std::collections::HashMap<crate::rt::TaskId, Vec<super::Task>>>,
+    /// Connection tasks, waited for when the worker stops.
+    pub(crate) connections: super::server::Connections,
     /// Open websockets, closed with 1001 when the worker stops.
     #[cfg(feature = "ws")]
     pub(crate) websockets: super::websocket::OpenSockets,
@@ -138,6 +140,7 @@ pub(crate) fn install(app: &App, role: Role) -> Rc<Local> {
         subscriptions: Subscribers::default(),
         stop: StopSignal::default(),
         scoped: RefCell::default(),
+        connections: Default::default(),
         #[cfg(feature = "ws")]
         websockets: Default::default(),
         worker_state: RefCell::default(),

@@ -109,7 +109,6 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
         super::cluster::start(app, &spec.config)?;
     }
     let listener = TcpListener::from_std(spec.listener)?;
-    let connections = Rc::new(Connections::default());
     let shutdown = Shutdown::new();
     let service = Rc::new(AppService {
         app: app.clone(),
@@ -126,7 +125,7 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
         Rc::clone(&service),
         limits,
         shutdown.clone(),
-        Rc::clone(&connections),
+        Rc::clone(local),
     ));
     if app
         .inner
@@ -149,7 +148,7 @@ async fn serve(app: &App, local: &Rc<Local>, spec: WorkerSpec) -> Result<(), Err
     shutdown.trigger();
     #[cfg(feature = "ws")]
     local.websockets.close_all();
-    connections.finish_by(deadline).await;
+    local.connections.finish_by(deadline).await;
     let left = deadline.saturating_duration_since(rt::now());
     let live = local.tasks.live();
     app.shutdown_tasks(left.max(Duration::from_millis(10)))
@@ -187,7 +186,7 @@ async fn accept_loop(
     service: Rc<AppService>,
     limits: Rc<Limits>,
     shutdown: Shutdown,
-    connections: Rc<Connections>,
+    local: Rc<Local>,
 ) {
     loop {
         let (stream, peer) = match listener.tcp.accept().await {
@@ -210,9 +209,9 @@ async fn accept_loop(
                 Rc::clone(&service),
                 Rc::clone(&limits),
                 shutdown.clone(),
-                Rc::clone(&connections),
+                Rc::clone(&local),
             );
-            connections.add(rt::spawn(handshake).task_ref());
+            local.connections.add(rt::spawn(handshake).task_ref());
             continue;
         }
         // Spawned as it is, with no `async` wrapper: a wrapper would hold
@@ -225,7 +224,7 @@ async fn accept_loop(
             Rc::clone(&limits),
             shutdown.clone(),
         );
-        connections.add(rt::spawn(served).task_ref());
+        local.connections.add(rt::spawn(served).task_ref());
     }
 }
 
@@ -262,7 +261,7 @@ async fn handshake_then_serve(
     service: Rc<AppService>,
     limits: Rc<Limits>,
     shutdown: Shutdown,
-    connections: Rc<Connections>,
+    local: Rc<Local>,
 ) {
     use std::future::Future;
     use std::task::Poll;
@@ -278,13 +277,14 @@ async fn handshake_then_serve(
     };
     if let Some(stream) = accepted {
         let served = serve_connection(stream, peer, service, limits, shutdown);
-        connections.add(rt::spawn(served).task_ref());
+        local.connections.add(rt::spawn(served).task_ref());
     }
 }
 
-/// The connection tasks of one worker.
+/// The connection tasks of one worker (an upgraded connection's task
+/// included), which a graceful stop waits for.
 #[derive(Default)]
-struct Connections {
+pub(crate) struct Connections {
     /// Connection tasks; ended ones are dropped as new ones come.
     tasks: RefCell<Vec<TaskRef>>,
 }
@@ -292,7 +292,7 @@ struct Connections {
 impl Connections {
     /// Tracks a connection task. Ended tasks are forgotten whenever the
     /// list doubles, so it stays within twice the open connections.
-    fn add(&self, task: TaskRef) {
+    pub(crate) fn add(&self, task: TaskRef) {
         let mut tasks = self.tasks.borrow_mut();
         if tasks.len() >= 64 && tasks.len().is_power_of_two() {
             tasks.retain(|task| !task.is_finished());

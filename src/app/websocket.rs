@@ -3,8 +3,10 @@
 //!
 //! `app.websocket(path, handler)` adds a GET route whose answer is the
 //! handshake: 400/426 for a bad one, otherwise `101 Switching Protocols`
-//! with an upgrade callback. After the 101 is written, the connection task
-//! starts the socket's driver and runs the handler; when the handler ends,
+//! with an upgrade callback. After the 101 is written, the callback spawns
+//! the socket's task (tracked with the worker's connections, so a graceful
+//! stop waits for it; the HTTP connection's task ends), which starts the
+//! socket's driver and runs the handler; when the handler ends,
 //! the socket closes with 1000 (or 1011 if the handler failed or panicked;
 //! a handler that passes its cancel on with `?` has not failed).
 //! Every open socket is registered with its worker so a graceful stop can
@@ -135,17 +137,20 @@ async fn upgrade(request: Request, handler: WsHandler, protocols: Arc<[String]>)
         response = response.with_header(name, &value);
     }
     response.on_upgrade(Box::new(move |stream, leftover| {
-        Box::pin(run_handler(
-            app,
-            request,
-            handler,
-            WebSocket::start(stream, leftover, &config),
-        ))
+        let local = try_local(&app);
+        let ws = WebSocket::start(stream, leftover, &config);
+        let task = crate::rt::spawn(run_handler(app, request, handler, ws.clone())).task_ref();
+        // The driver cancels the socket's task, not this ending one, when
+        // the client leaves.
+        ws.set_handler_task(task.clone());
+        if let Some(local) = local {
+            local.connections.add(task);
+        }
     }))
 }
 
-/// Runs the handler on the connection's task and closes the socket with
-/// the code its outcome calls for.
+/// Runs the handler on the socket's task and closes the socket with the
+/// code its outcome calls for.
 async fn run_handler(app: App, request: Request, handler: WsHandler, ws: WebSocket) {
     let local = try_local(&app);
     let registration = local
@@ -193,7 +198,7 @@ impl App {
 struct OpenSocket {
     /// The socket.
     ws: WebSocket,
-    /// The connection task running the handler.
+    /// The socket's task, running the handler.
     handler: Option<TaskRef>,
 }
 

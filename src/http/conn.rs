@@ -96,7 +96,7 @@ pub(crate) async fn serve_connection<S: Service>(
         End::Upgrade(on_upgrade) => {
             let leftover = conn.rbuf.take_rest();
             give_write_buf(std::mem::take(&mut conn.wbuf));
-            return on_upgrade(conn.io, leftover).await;
+            return on_upgrade(conn.io, leftover);
         }
     }
     conn.rbuf.consume(usize::MAX);

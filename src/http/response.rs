@@ -2,8 +2,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 
 use super::error::HttpError;
 use super::headers::Headers;
@@ -12,8 +10,10 @@ use super::stream::{channel, BodySender, BodyStream};
 use crate::net::Stream;
 
 /// Runs after a 101 response: gets the socket and the bytes already read
-/// past the request head, and owns the connection from then on.
-pub(crate) type OnUpgrade = Box<dyn FnOnce(Stream, Vec<u8>) -> Pin<Box<dyn Future<Output = ()>>>>;
+/// past the request head, and owns the connection from then on (it starts
+/// a task of its own to serve it). The HTTP connection's task ends, so an
+/// upgraded connection does not keep the state HTTP needed.
+pub(crate) type OnUpgrade = Box<dyn FnOnce(Stream, Vec<u8>)>;
 
 /// A response body.
 pub(crate) enum Body {

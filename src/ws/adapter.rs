@@ -7,7 +7,11 @@
 //!
 //! - **Reading** polls the socket with the driver task's waker. Pending
 //!   becomes `WouldBlock` (recorded in `read_blocked`), and the reactor
-//!   wakes the driver when bytes arrive.
+//!   wakes the driver when bytes arrive. The socket is read 16 KiB at a
+//!   time into an [`Inbox`] chunk borrowed from a per-thread pool, and
+//!   tungstenite takes its frames from there through a small buffer of its
+//!   own: an idle connection holds no read buffer beyond tungstenite's few
+//!   hundred bytes, and a burst still costs one `read` per 16 KiB.
 //! - **Writing** never blocks: bytes are appended to `out`, an outbound
 //!   buffer the driver drains into the socket as it becomes writable
 //!   ([`NonBlocking::poll_flush_out`]). That keeps every socket write in
@@ -19,6 +23,7 @@
 //!   messages' UTF-8 as it arrives; the driver asks
 //!   [`NonBlocking::take_invalid_text`] when tungstenite wants more bytes.
 
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::task::{Context, Poll, Waker};
 
@@ -30,6 +35,81 @@ use crate::net::Stream;
 /// connection that once sent a large message does not keep its memory.
 const KEEP_CAPACITY: usize = 16 * 1024;
 
+/// Bytes the socket is read into at a time.
+const CHUNK: usize = 16 * 1024;
+
+/// Spare chunks kept per thread; more are freed.
+const SPARE_CHUNKS: usize = 8;
+
+thread_local! {
+    /// Chunks no connection is holding bytes in.
+    static SPARE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Bytes read from the socket that tungstenite has not taken yet. It holds
+/// a chunk only while there are such bytes; an empty inbox owns no memory.
+#[derive(Debug, Default)]
+struct Inbox {
+    /// The chunk (`CHUNK` long while held, empty otherwise).
+    chunk: Vec<u8>,
+    /// The unread bytes are `chunk[pos..end]`. INVARIANT: `pos <= end <=
+    /// chunk.len()`.
+    pos: usize,
+    /// See `pos`.
+    end: usize,
+}
+
+impl Inbox {
+    /// True when no bytes are waiting.
+    fn is_empty(&self) -> bool {
+        self.pos == self.end
+    }
+
+    /// A chunk to read into: a spare one, or a new one.
+    fn borrow_chunk(&mut self) -> &mut [u8] {
+        if self.chunk.is_empty() {
+            self.chunk = SPARE
+                .with(|spare| spare.borrow_mut().pop())
+                .unwrap_or_else(|| vec![0; CHUNK]);
+        }
+        &mut self.chunk
+    }
+
+    /// Keeps the first `n` bytes of the chunk as unread (none: the chunk
+    /// goes back).
+    fn filled(&mut self, n: usize) {
+        (self.pos, self.end) = (0, n);
+        if n == 0 {
+            self.give_back();
+        }
+    }
+
+    /// Copies unread bytes into `buf`; the chunk goes back once emptied.
+    fn take_into(&mut self, buf: &mut [u8]) -> usize {
+        let n = buf.len().min(self.end - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        if self.is_empty() {
+            self.give_back();
+        }
+        n
+    }
+
+    /// Returns the chunk to the thread's spares.
+    fn give_back(&mut self) {
+        (self.pos, self.end) = (0, 0);
+        let chunk = std::mem::take(&mut self.chunk);
+        if chunk.len() == CHUNK {
+            SPARE.with(|spare| {
+                let mut spare = spare.borrow_mut();
+                if spare.len() < SPARE_CHUNKS {
+                    spare.push(chunk);
+                }
+            });
+        }
+    }
+}
+
 /// A TCP stream seen through blocking-style traits.
 #[derive(Debug)]
 pub(super) struct NonBlocking {
@@ -39,6 +119,8 @@ pub(super) struct NonBlocking {
     out: Vec<u8>,
     /// How much of `out` has been written. INVARIANT: `out_pos <= out.len()`.
     out_pos: usize,
+    /// Read and not yet taken by tungstenite.
+    inbox: Inbox,
     /// The driver task's waker, used for read readiness.
     waker: Option<Waker>,
     /// Whether the last read stopped on `WouldBlock` (the driver then
@@ -61,6 +143,7 @@ impl NonBlocking {
             stream,
             out: Vec::new(),
             out_pos: 0,
+            inbox: Inbox::default(),
             waker: None,
             read_blocked: false,
             write_shut: false,
@@ -81,6 +164,12 @@ impl NonBlocking {
     /// Invalid text the scan found in the bytes read so far (once).
     pub(super) fn take_invalid_text(&mut self) -> Option<InvalidUtf8> {
         self.invalid_text.take()
+    }
+
+    /// Whether read bytes are waiting for tungstenite (a chunk is held).
+    #[cfg(test)]
+    pub(super) fn holds_read_chunk(&self) -> bool {
+        !self.inbox.chunk.is_empty()
     }
 
     /// Remembers the waker to wake when the socket becomes readable.
@@ -173,27 +262,48 @@ impl NonBlocking {
     }
 }
 
-impl Read for NonBlocking {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+impl NonBlocking {
+    /// Reads the socket into the inbox: `Ok(0)` at EOF, `WouldBlock` when
+    /// nothing has arrived.
+    fn fill_inbox(&mut self) -> io::Result<usize> {
         let Some(waker) = &self.waker else {
             // Only the driver reads, and it sets its waker first.
             self.read_blocked = true;
             return Err(io::ErrorKind::WouldBlock.into());
         };
         let mut cx = Context::from_waker(waker);
-        match self.stream.poll_read(&mut cx, buf) {
-            Poll::Ready(result) => {
+        let chunk = self.inbox.borrow_chunk();
+        match self.stream.poll_read(&mut cx, chunk) {
+            Poll::Ready(Ok(n)) => {
                 self.read_blocked = false;
-                if let Some(read) = result.as_ref().ok().and_then(|&n| buf.get(..n)) {
-                    self.scan_read(read);
+                self.inbox.filled(n);
+                if let Some(read) = self.inbox.chunk.get(..n) {
+                    if let Err(err) = self.scan.feed(read) {
+                        self.invalid_text = Some(err);
+                    }
                 }
-                result
+                Ok(n)
+            }
+            Poll::Ready(Err(err)) => {
+                self.read_blocked = false;
+                self.inbox.filled(0);
+                Err(err)
             }
             Poll::Pending => {
                 self.read_blocked = true;
+                self.inbox.filled(0);
                 Err(io::ErrorKind::WouldBlock.into())
             }
         }
+    }
+}
+
+impl Read for NonBlocking {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.inbox.is_empty() && self.fill_inbox()? == 0 {
+            return Ok(0);
+        }
+        Ok(self.inbox.take_into(buf))
     }
 }
 

@@ -343,13 +343,14 @@ pub enum QueueFull {
     Close,
 }
 
-/// Bytes read from the socket at a time. tungstenite allocates this much per
-/// connection up front and keeps it while the connection is idle (its
-/// default is 128 KiB); it is most of what an idle websocket costs. 4 KiB
-/// holds typical messages in one read; a larger message takes one read per
-/// 4 KiB (16 KiB measured 20.7 KB per idle websocket, 4 KiB about 8.5 KB:
-/// benches/ws_idle.rs).
-const READ_BUFFER: usize = 4 * 1024;
+/// tungstenite's read buffer: it allocates this much per connection up
+/// front and keeps it while the connection is idle (its default is 128
+/// KiB). The socket is read 16 KiB at a time into a pooled chunk
+/// (`adapter.rs`), and tungstenite copies its frames from there this many
+/// bytes at a time, so it can be small (16 KiB measured 20.7 KB per idle
+/// websocket, 4 KiB 8.5 KB: benches/ws_idle.rs). A frame larger than this
+/// grows the buffer to fit.
+const READ_BUFFER: usize = 256;
 
 /// The longest frame header: 2 bytes, 8 of extended length, 4 of mask.
 const MAX_FRAME_HEADER: usize = 14;

@@ -140,6 +140,13 @@ impl State {
         }
     }
 
+    /// Makes `task` the handler to cancel when the client goes away.
+    pub(super) fn set_handler(&mut self, task: TaskRef) {
+        if self.phase != Phase::Closed {
+            self.handler = Some(task);
+        }
+    }
+
     /// Outbound bytes not yet written to the socket.
     pub(super) fn pending_out(&self) -> usize {
         self.conn

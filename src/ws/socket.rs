@@ -101,6 +101,22 @@ impl WebSocket {
         WebSocket { shared }
     }
 
+    /// Whether the connection holds a read chunk (bytes not yet framed).
+    #[cfg(test)]
+    pub(crate) fn holds_read_chunk(&self) -> bool {
+        let state = self.shared.state.borrow();
+        state
+            .conn
+            .as_ref()
+            .is_some_and(|conn| conn.get_ref().holds_read_chunk())
+    }
+
+    /// Makes `task` the handler: the task cancelled when the client goes
+    /// away, in place of the one that called [`start`](Self::start).
+    pub(crate) fn set_handler_task(&self, task: TaskRef) {
+        self.shared.state.borrow_mut().set_handler(task);
+    }
+
     /// Waits for the next text or binary message; `None` once the
     /// connection is closed (cleanly or not) and every buffered message has
     /// been received, or when the calling task was cancelled.

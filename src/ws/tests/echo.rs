@@ -92,6 +92,43 @@ fn bytes_sent_with_the_handshake_are_not_lost() {
 }
 
 #[test]
+fn a_burst_of_many_chunks_arrives_whole_and_leaves_no_read_buffer_held() {
+    // 3,000 frames in one write: several 16 KiB chunks, each framed by
+    // tungstenite a few hundred bytes at a time.
+    const FRAMES: usize = 3000;
+    let server = serve(
+        WsConfig::new().incoming_queue(FRAMES),
+        1,
+        |ws: WebSocket, events: Events| async move {
+            let mut expected = 0;
+            while let Some(message) = ws.recv().await {
+                let want = format!("frame {expected:05} {}", "x".repeat(expected % 40));
+                if message != crate::Message::Text(want) {
+                    let _ = events.send(format!("frame {expected} wrong: {message:?}"));
+                }
+                expected += 1;
+                if expected == FRAMES {
+                    let _ = events.send(format!("all in; chunk held: {}", ws.holds_read_chunk()));
+                    let _ = ws.send("done").await;
+                }
+            }
+        },
+    );
+    let burst: Vec<u8> = (0..FRAMES)
+        .flat_map(|i| text(&format!("frame {i:05} {}", "x".repeat(i % 40))))
+        .collect();
+    assert!(burst.len() > 4 * 16 * 1024, "several chunks");
+    let mut raw = Raw::connect(server.addr, &[]);
+    raw.send(&burst);
+    assert_eq!(raw.frame(), Some((0x81, b"done".to_vec())));
+    raw.send(&masked(0x88, &1000u16.to_be_bytes()));
+    assert_eq!(raw.close_code().0, Some(1000));
+    assert!(raw.wait_eof());
+    drop(raw);
+    assert_eq!(server.finish(), ["all in; chunk held: false"]);
+}
+
+#[test]
 fn the_server_answers_pings_without_the_handler() {
     // The handler never reads: only the driver can answer.
     let server = serve(
