@@ -161,6 +161,17 @@ impl NonBlocking {
         }
     }
 
+    /// True when tungstenite has taken every byte read and they ended
+    /// between two data messages: it holds no partial frame or message.
+    pub(super) fn between_messages(&self) -> bool {
+        self.inbox.is_empty() && self.scan.between_messages()
+    }
+
+    /// The longest frame payload read since the last call.
+    pub(super) fn take_largest_frame(&mut self) -> u64 {
+        self.scan.take_largest_frame()
+    }
+
     /// Invalid text the scan found in the bytes read so far (once).
     pub(super) fn take_invalid_text(&mut self) -> Option<InvalidUtf8> {
         self.invalid_text.take()

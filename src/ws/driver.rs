@@ -53,6 +53,12 @@ use crate::rt::{Cancelled, TaskId, TaskRef};
 /// tungstenite's socket over the non-blocking adapter.
 pub(super) type Conn = tungstenite::WebSocket<NonBlocking>;
 
+/// A frame payload over this many bytes has grown tungstenite's read
+/// buffer (256 bytes to start with), and the grown buffer is released once
+/// the connection is between messages (see
+/// [`State::release_grown_buffer`]).
+const RELEASE_ABOVE: u64 = 4096;
+
 /// Where the connection is in its life; transitions in the module doc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Phase {
@@ -107,6 +113,9 @@ pub(super) struct State {
     /// A failure found while data messages were still queued: applied when
     /// the handler asks for more with the queue empty, or at the deadline.
     failing: Option<Failure>,
+    /// How many times a grown read buffer was released.
+    #[cfg(test)]
+    pub(super) released_buffers: usize,
 }
 
 /// A deferred failure: the close code and reason to send, and when to send
@@ -137,6 +146,8 @@ impl State {
             handler,
             deferred_cancel: None,
             failing: None,
+            #[cfg(test)]
+            released_buffers: 0,
         }
     }
 
@@ -307,10 +318,40 @@ impl State {
                         self.fail(TError::Utf8(invalid.to_string()));
                         continue;
                     }
+                    if open {
+                        self.release_grown_buffer();
+                    }
                     return;
                 }
                 Err(TError::ConnectionClosed | TError::AlreadyClosed) => self.drain(),
                 Err(err) => self.fail(err),
+            }
+        }
+    }
+
+    /// tungstenite grows its read buffer to hold the largest frame
+    /// received and keeps it for the connection's life. Once a frame over
+    /// [`RELEASE_ABOVE`] bytes has come and the connection, open, is
+    /// between messages with every byte read taken, tungstenite holds no
+    /// partial frame or message and no reply it has not written (it writes
+    /// pongs before it reports `WouldBlock`, and the adapter takes every
+    /// write): a fresh tungstenite socket takes the stream over, and the
+    /// grown buffer is freed.
+    fn release_grown_buffer(&mut self) {
+        let Some(conn) = &mut self.conn else { return };
+        let adapter = conn.get_mut();
+        if !adapter.between_messages() || adapter.take_largest_frame() <= RELEASE_ABOVE {
+            return;
+        }
+        if let Some(old) = self.conn.take() {
+            self.conn = Some(tungstenite::WebSocket::from_raw_socket(
+                old.into_inner(),
+                tungstenite::protocol::Role::Server,
+                Some(self.config.tungstenite()),
+            ));
+            #[cfg(test)]
+            {
+                self.released_buffers += 1;
             }
         }
     }

@@ -79,6 +79,8 @@ pub(super) struct FrameScan {
     message: Option<Kind>,
     /// The text check of the message in progress, if it is text.
     text: Utf8Check,
+    /// The longest frame payload since [`take_largest_frame`](Self::take_largest_frame).
+    largest_frame: u64,
 }
 
 impl Default for FrameScan {
@@ -90,6 +92,7 @@ impl Default for FrameScan {
             },
             message: None,
             text: Utf8Check::default(),
+            largest_frame: 0,
         }
     }
 }
@@ -107,6 +110,17 @@ impl FrameScan {
             self.stage = Stage::Off;
         }
         followed
+    }
+
+    /// True between data messages: no frame partly read, no fragmented
+    /// message in progress (false once the scan is off).
+    pub(super) fn between_messages(&self) -> bool {
+        matches!(self.stage, Stage::Header { len: 0, .. }) && self.message.is_none()
+    }
+
+    /// The longest frame payload announced since the last call.
+    pub(super) fn take_largest_frame(&mut self) -> u64 {
+        std::mem::take(&mut self.largest_frame)
     }
 
     /// Walks through `bytes`: header bytes, then payload bytes (checked
@@ -159,6 +173,7 @@ impl FrameScan {
             }
             short => u64::from(short),
         };
+        self.largest_frame = self.largest_frame.max(left);
         let mut mask = [0; 4];
         mask.copy_from_slice(&header[header.len() - 4..]);
         let text = match (first & 0x0f, self.message) {

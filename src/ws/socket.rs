@@ -111,6 +111,12 @@ impl WebSocket {
             .is_some_and(|conn| conn.get_ref().holds_read_chunk())
     }
 
+    /// How many times the connection released a grown read buffer.
+    #[cfg(test)]
+    pub(crate) fn released_read_buffers(&self) -> usize {
+        self.shared.state.borrow().released_buffers
+    }
+
     /// Makes `task` the handler: the task cancelled when the client goes
     /// away, in place of the one that called [`start`](Self::start).
     pub(crate) fn set_handler_task(&self, task: TaskRef) {

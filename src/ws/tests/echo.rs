@@ -129,6 +129,57 @@ fn a_burst_of_many_chunks_arrives_whole_and_leaves_no_read_buffer_held() {
 }
 
 #[test]
+fn a_large_message_grows_the_read_buffer_until_the_connection_is_between_messages() {
+    let server = serve(
+        WsConfig::new(),
+        1,
+        |ws: WebSocket, events: Events| async move {
+            while let Some(message) = ws.recv().await {
+                let len = match &message {
+                    crate::Message::Binary(bytes) => bytes.len(),
+                    crate::Message::Text(text) => text.len(),
+                };
+                let _ = events.send(format!(
+                    "{len} bytes, released {}",
+                    ws.released_read_buffers()
+                ));
+                if ws.send(message).await.is_err() {
+                    return;
+                }
+            }
+        },
+    );
+    let mut raw = Raw::connect(server.addr, &[]);
+    // A 60,000-byte message: its buffer is released once it is in.
+    let big: Vec<u8> = (0..60_000).map(|i| (i % 251) as u8).collect();
+    raw.send(&masked(0x82, &big));
+    assert_eq!(raw.frame(), Some((0x82, big.clone())));
+    // A small one after it still arrives (the new tungstenite socket reads on).
+    raw.send(&masked(0x82, b"small"));
+    assert_eq!(raw.frame(), Some((0x82, b"small".to_vec())));
+    // A large fragmented message with a pause between its frames: nothing is
+    // released in the middle of it, and it arrives whole.
+    raw.send(&masked(0x02, &big[..40_000]));
+    std::thread::sleep(Duration::from_millis(50));
+    raw.send(&masked(0x89, b"ping in between"));
+    assert_eq!(raw.frame(), Some((0x8a, b"ping in between".to_vec())));
+    raw.send(&masked(0x80, &big[40_000..]));
+    assert_eq!(raw.frame(), Some((0x82, big.clone())));
+    raw.send(&masked(0x88, &1000u16.to_be_bytes()));
+    assert_eq!(raw.close_code().0, Some(1000));
+    assert!(raw.wait_eof());
+    drop(raw);
+    assert_eq!(
+        server.finish(),
+        [
+            "60000 bytes, released 1",
+            "5 bytes, released 1",
+            "60000 bytes, released 2",
+        ]
+    );
+}
+
+#[test]
 fn the_server_answers_pings_without_the_handler() {
     // The handler never reads: only the driver can answer.
     let server = serve(

@@ -252,16 +252,22 @@ impl Raw {
         }
     }
 
-    /// The next (unmasked, short) server frame as (first byte, payload);
-    /// `None` at EOF.
+    /// The next (unmasked) server frame, up to 64 KiB, as (first byte,
+    /// payload); `None` at EOF.
     fn frame(&mut self) -> Option<(u8, Vec<u8>)> {
         loop {
-            if self.buf.len() >= 2 {
-                let len = usize::from(self.buf[1] & 0x7f);
-                assert!(len < 126, "tests only expect short server frames");
-                if self.buf.len() >= 2 + len {
-                    let frame: Vec<u8> = self.buf.drain(..2 + len).collect();
-                    return Some((frame[0], frame[2..].to_vec()));
+            if self.buf.len() >= 4 || (self.buf.len() >= 2 && self.buf[1] & 0x7f < 126) {
+                let (header, len) = match self.buf[1] & 0x7f {
+                    126 => (
+                        4,
+                        usize::from(u16::from_be_bytes([self.buf[2], self.buf[3]])),
+                    ),
+                    127 => panic!("tests expect server frames up to 64 KiB"),
+                    short => (2, usize::from(short)),
+                };
+                if self.buf.len() >= header + len {
+                    let frame: Vec<u8> = self.buf.drain(..header + len).collect();
+                    return Some((frame[0], frame[header..].to_vec()));
                 }
             }
             if !self.fill() {
