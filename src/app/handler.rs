@@ -96,7 +96,9 @@ pub(crate) struct AppService {
 
 impl Service for AppService {
     fn call(self: Rc<Self>, request: Request) -> PooledFuture<Response> {
-        PooledFuture::new(async move { self.answer(request).await })
+        // `answer` itself goes in the box, not an `async` block around it
+        // (which would be larger, and every byte is copied into the box).
+        PooledFuture::new(self.answer(request))
     }
 
     fn streams_body(&self, request: &Request) -> bool {
@@ -107,7 +109,7 @@ impl Service for AppService {
 impl AppService {
     /// Answers one request through the app's routes and middleware (see
     /// `dispatch.rs`), minding the access log and lifecycle events.
-    async fn answer(&self, mut request: Request) -> Response {
+    async fn answer(self: Rc<Self>, mut request: Request) -> Response {
         let started = self.access_log.then(Instant::now);
         // The built-in per-request events cost a flag and a few length
         // checks when nobody listens to them; waits and subscriptions for

@@ -50,7 +50,7 @@ pub(crate) struct Local {
     pub(crate) stop: StopSignal,
     /// Request-scoped tasks, by the loop task running their handler; an
     /// entry lives exactly as long as that handler's guard.
-    pub(crate) scoped: RefCell<std::collections::HashMap<crate::rt::TaskId, Vec<super::Task>>>,
+    pub(crate) scoped: RefCell<super::scope::ScopedTasks>,
     /// Connection tasks, waited for when the worker stops.
     pub(crate) connections: super::server::Connections,
     /// Open websockets, closed with 1001 when the worker stops.
