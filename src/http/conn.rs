@@ -136,47 +136,60 @@ struct Conn {
 
 impl Conn {
     /// Answers requests until the connection should end.
+    ///
+    /// The blocks are there for the future's size: a local's room in it is
+    /// kept until its block ends (moved or not), so the head and the
+    /// request end before the response is written.
     async fn run<S: Service>(&mut self, service: &Rc<S>) -> End {
         loop {
-            let head = match self.next_head().await {
-                Ok(head) => head,
-                Err(end) => return end,
-            };
-            let close = !head.keep_alive;
-            let (version, is_head) = (head.version, head.method == Method::Head);
-            let (kind, expect_continue) = (head.body, head.expect_continue);
-            if matches!(kind, BodyKind::Length(n) if n > self.limits.max_body_bytes) {
-                return ParseError::BodyTooLarge.into();
-            }
-            let request = Request::from_head(head, Vec::new(), self.peer);
-            // A streaming route reads the body as it comes; others get it
-            // whole.
-            let streamed = !matches!(kind, BodyKind::Empty | BodyKind::Length(0))
-                && service.streams_body(&request);
-            let answer = if streamed {
-                self.call_streaming(service, request, kind, expect_continue)
-                    .await
-            } else {
-                let body = match self.read_body(kind, expect_continue).await {
-                    Ok(body) => body,
+            let (response, version, is_head, close) = {
+                let (request, version, is_head, close, kind, expect_continue) = {
+                    let head = match self.next_head().await {
+                        Ok(head) => head,
+                        Err(end) => return end,
+                    };
+                    let close = !head.keep_alive;
+                    let (version, is_head) = (head.version, head.method == Method::Head);
+                    let (kind, expect_continue) = (head.body, head.expect_continue);
+                    if matches!(kind, BodyKind::Length(n) if n > self.limits.max_body_bytes) {
+                        return ParseError::BodyTooLarge.into();
+                    }
+                    let request = Request::from_head(head, Vec::new(), self.peer);
+                    (request, version, is_head, close, kind, expect_continue)
+                };
+                // A streaming route reads the body as it comes; others get
+                // it whole.
+                let streamed = !matches!(kind, BodyKind::Empty | BodyKind::Length(0))
+                    && service.streams_body(&request);
+                let answer = if streamed {
+                    // Boxed, like `stream_body` below: a connection's
+                    // future is as large as its largest state and is kept
+                    // while the connection is idle, and these rare paths
+                    // would make it larger for every connection.
+                    Box::pin(self.call_streaming(service, request, kind, expect_continue)).await
+                } else {
+                    let body = match self.read_body(kind, expect_continue).await {
+                        Ok(body) => body,
+                        Err(end) => return end,
+                    };
+                    let request = request.with_body(body);
+                    self.call(service, request)
+                        .await
+                        .map(|(response, panicked)| (response, panicked, true))
+                };
+                let (response, panicked, body_read) = match answer {
+                    Ok(answer) => answer,
                     Err(end) => return end,
                 };
-                let request = request.with_body(body);
-                self.call(service, request)
-                    .await
-                    .map(|(response, panicked)| (response, panicked, true))
+                self.served += 1;
+                let close = close
+                    || panicked
+                    || (self.read_closed && self.rbuf.is_empty())
+                    || !body_read
+                    || self.shutdown.is_triggered()
+                    || wants_close(&response);
+                (response, version, is_head, close)
             };
-            let (response, panicked, body_read) = match answer {
-                Ok(answer) => answer,
-                Err(end) => return end,
-            };
-            self.served += 1;
-            let close = close
-                || panicked
-                || (self.read_closed && self.rbuf.is_empty())
-                || !body_read
-                || self.shutdown.is_triggered()
-                || wants_close(&response);
             if let Err(end) = self.respond(response, version, is_head, close).await {
                 return end;
             }
@@ -525,7 +538,7 @@ impl Conn {
                 if is_head {
                     return Ok(());
                 }
-                self.stream_body(stream, framing).await?;
+                Box::pin(self.stream_body(stream, framing)).await?;
                 if framing == Framing::Unframed {
                     Err(End::Close)
                 } else {
