@@ -69,7 +69,9 @@ impl Inbox {
     fn borrow_chunk(&mut self) -> &mut [u8] {
         if self.chunk.is_empty() {
             self.chunk = SPARE
-                .with(|spare| spare.borrow_mut().pop())
+                .try_with(|spare| spare.borrow_mut().pop())
+                .ok()
+                .flatten()
                 .unwrap_or_else(|| vec![0; CHUNK]);
         }
         &mut self.chunk
@@ -95,12 +97,13 @@ impl Inbox {
         n
     }
 
-    /// Returns the chunk to the thread's spares.
+    /// Returns the chunk to the thread's spares (it is freed if there are
+    /// enough, or while the thread is being torn down).
     fn give_back(&mut self) {
         (self.pos, self.end) = (0, 0);
         let chunk = std::mem::take(&mut self.chunk);
         if chunk.len() == CHUNK {
-            SPARE.with(|spare| {
+            let _ = SPARE.try_with(|spare| {
                 let mut spare = spare.borrow_mut();
                 if spare.len() < SPARE_CHUNKS {
                     spare.push(chunk);

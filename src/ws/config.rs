@@ -347,9 +347,10 @@ pub enum QueueFull {
 /// front and keeps it while the connection is idle (its default is 128
 /// KiB). The socket is read 16 KiB at a time into a pooled chunk
 /// (`adapter.rs`), and tungstenite copies its frames from there this many
-/// bytes at a time, so it can be small (16 KiB measured 20.7 KB per idle
-/// websocket, 4 KiB 8.5 KB: benches/ws_idle.rs). A frame larger than this
-/// grows the buffer to fit.
+/// bytes at a time, so it can be small (per idle websocket, with the rest
+/// of the connection: 16 KiB measured 20.7 KB, 4 KiB 8.5 KB, 256 bytes
+/// 3.0 KB; benches/ws_idle.rs). A frame larger than this grows the buffer
+/// to fit; the driver gives the grown buffer back between messages.
 const READ_BUFFER: usize = 256;
 
 /// The longest frame header: 2 bytes, 8 of extended length, 4 of mask.
