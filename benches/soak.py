@@ -55,8 +55,11 @@ WORKERS = 2
 # to go is an SSE stream whose client closed (FIN): a half-closed client
 # may still read (RFC 9112 9.6), so the server finds it gone only when a
 # write fails, the second keep-alive comment after it left (15 s apart),
-# and the stream's feeder task ends at its next send: up to 45 s.
-SETTLE_S = 90.0
+# and the stream's feeder task ends at its next send: up to 45 s. Runs on
+# the 2-core VM have taken 45-47 s, and once 82 s (not explained yet: the
+# readings at the end were the baseline's, so nothing had leaked). The
+# bound is a hang guard: a leak never settles, however long it is given.
+SETTLE_S = 150.0
 ADMIN_TOKEN = "soak"
 # The loop stats compared with the baseline (task_slots is not: purging
 # finished tasks lowers it below the baseline, which is not a leak).
