@@ -20,12 +20,8 @@
 //! table is kept (no allocation: an empty `Vec` allocates nothing), and a
 //! task that is not running a handler has no entry: it cannot add a scoped
 //! task that nothing would ever cancel. The map hashes a task id with one
-//! multiply ([`TaskIdHasher`]), not SipHash: the ids are the loop's own,
-//! never a client's, and SipHash cost more per request than the rest of
-//! the map's work.
+//! multiply (`rt::IdHashMap`), not SipHash: the ids are the loop's own.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
 use super::local::{local, Local};
@@ -34,32 +30,7 @@ use super::{App, Error, IntoResult, IntoTask};
 use crate::rt::{self, TaskId};
 
 /// A worker's scoped tasks, by the loop task running their handler.
-pub(crate) type ScopedTasks = HashMap<TaskId, Vec<super::Task>, BuildHasherDefault<TaskIdHasher>>;
-
-/// Hashes a [`TaskId`] (its slot and generation, two `u32`s) into one word
-/// and spreads it with a multiply (Fibonacci hashing) folded in half, so
-/// both the table's index bits and its tag bits vary.
-#[derive(Default)]
-pub(crate) struct TaskIdHasher(u64);
-
-impl Hasher for TaskIdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = self.0.rotate_left(32) ^ u64::from(n);
-    }
-
-    fn finish(&self) -> u64 {
-        // The high half of the product depends on every input bit; folding
-        // it down spreads the slot and generation into the low bits too.
-        let product = self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        product ^ (product >> 32)
-    }
-}
+pub(crate) type ScopedTasks = rt::IdHashMap<TaskId, Vec<super::Task>>;
 
 /// Cancels the scoped tasks of one handler run when dropped.
 pub(crate) struct ScopeGuard<'a> {
@@ -294,33 +265,5 @@ impl Drop for OrphanGuard {
         }
         // Kept so that the parent's wait still waits for them.
         *self.0.children.borrow_mut() = children;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashSet;
-    use std::hash::BuildHasher;
-
-    #[test]
-    fn task_ids_hash_apart_in_index_and_tag_bits() {
-        let build = BuildHasherDefault::<TaskIdHasher>::default();
-        let hashes: Vec<u64> = (0..4096u32)
-            .map(|key| {
-                build.hash_one(TaskId {
-                    key,
-                    generation: key / 7,
-                })
-            })
-            .collect();
-        let distinct: HashSet<u64> = hashes.iter().copied().collect();
-        assert_eq!(distinct.len(), hashes.len());
-        // hashbrown picks a bucket from the low bits and tags it with the
-        // top 7: both must vary.
-        let low: HashSet<u64> = hashes.iter().map(|h| h & 0xfff).collect();
-        assert!(low.len() > 2048, "{} distinct low parts", low.len());
-        let tags: HashSet<u64> = hashes.iter().map(|h| h >> 57).collect();
-        assert!(tags.len() > 64, "{} distinct tags", tags.len());
     }
 }

@@ -45,7 +45,8 @@
 //! 10. `dump.rs`, `core/dump.rs`: a snapshot of every task (state, polls,
 //!     ages, where it was spawned), taken from the slab on demand.
 //! 11. `pooled.rs`: boxed futures whose boxes are used again, so a warm
-//!     server allocates nothing per request.
+//!     server allocates nothing per request; `id_hash.rs`: the cheap hash
+//!     its pool (and the app's per-request maps) key the loop's own ids by.
 //!
 //! # Cancellation, in four steps
 //!
@@ -113,6 +114,7 @@ mod context;
 mod core;
 mod dump;
 mod embed;
+mod id_hash;
 mod interval;
 mod join;
 mod pooled;
@@ -130,6 +132,7 @@ pub use clock::{advance, now, Advance};
 pub use context::NoRuntime;
 pub use dump::{assert_no_live_tasks, dump, live_tasks, DumpState, TaskDump};
 pub use embed::{LoopBusy, Turn};
+pub(crate) use id_hash::IdHashMap;
 pub use interval::{interval, Interval, MissedTickBehavior};
 pub use join::{JoinError, JoinHandle, TaskRef};
 pub use pooled::PooledFuture;

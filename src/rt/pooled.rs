@@ -17,10 +17,8 @@
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -72,28 +70,8 @@ impl<F: Future + 'static> Slot<F::Output> for Option<F> {
     }
 }
 
-/// Hashes a `TypeId` (already a hash) by folding its bytes.
-#[derive(Default)]
-struct TypeIdHasher(u64);
-
-impl Hasher for TypeIdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 ^= n;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// Empty boxes by future type: each value is a `Vec<Pin<Box<Option<F>>>>`.
-type Spare = HashMap<TypeId, Box<dyn Any>, BuildHasherDefault<TypeIdHasher>>;
+type Spare = super::IdHashMap<TypeId, Box<dyn Any>>;
 
 thread_local! {
     /// This thread's spare boxes.
