@@ -153,15 +153,8 @@ impl NonBlocking {
             scan: FrameScan::default(),
             invalid_text: None,
         };
-        adapter.scan_read(leftover);
+        scan_read(&mut adapter.scan, &mut adapter.invalid_text, leftover);
         adapter
-    }
-
-    /// Shows bytes read to the scan, keeping what it finds.
-    fn scan_read(&mut self, bytes: &[u8]) {
-        if let Err(err) = self.scan.feed(bytes) {
-            self.invalid_text = Some(err);
-        }
     }
 
     /// True when tungstenite has taken every byte read and they ended
@@ -292,9 +285,7 @@ impl NonBlocking {
                 self.read_blocked = false;
                 self.inbox.filled(n);
                 if let Some(read) = self.inbox.chunk.get(..n) {
-                    if let Err(err) = self.scan.feed(read) {
-                        self.invalid_text = Some(err);
-                    }
+                    scan_read(&mut self.scan, &mut self.invalid_text, read);
                 }
                 Ok(n)
             }
@@ -309,6 +300,14 @@ impl NonBlocking {
                 Err(io::ErrorKind::WouldBlock.into())
             }
         }
+    }
+}
+
+/// Shows bytes read to the scan, keeping the invalid text it finds (a
+/// function of the two fields, so the inbox can stay borrowed meanwhile).
+fn scan_read(scan: &mut FrameScan, invalid_text: &mut Option<InvalidUtf8>, bytes: &[u8]) {
+    if let Err(err) = scan.feed(bytes) {
+        *invalid_text = Some(err);
     }
 }
 
