@@ -394,13 +394,31 @@ def show_stats(readings):
 
 
 def wait_for_log(path, text, timeout):
+    """Whether `text` shows in the log within `timeout` seconds; the log is
+    read once more after the deadline, so a stalled soak process does not
+    miss a line that came in time."""
     deadline = time.time() + timeout
-    while time.time() < deadline:
+    while True:
         with open(path, "rb") as f:
             if text in f.read():
                 return True
+        if time.time() >= deadline:
+            return False
         time.sleep(0.2)
-    return False
+
+
+def task_table(port):
+    """Every worker's tasks, a line each (from GET /admin/tasks): what a
+    failed check prints so that the run can be understood afterwards."""
+    auth = b"Authorization: Bearer %s\r\n" % ADMIN_TOKEN.encode()
+    try:
+        status, _, body = http(port, "GET", "/admin/tasks", headers=auth)
+        workers = json.loads(body)["workers"]
+    except (OSError, ValueError, KeyError) as err:
+        return ["  (GET /admin/tasks failed: %r)" % err]
+    return ["  w%s %-10s %-9s polls %-4s last poll %6s ms ago, spawned at %s"
+            % (w["worker"], t["name"] or "-", t["state"], t["polls"], t["last_poll_ms_ago"], t["spawned_at"])
+            for w in workers for t in w["tasks"]]
 
 
 def settle(port, server, fd_base, stats_base):
@@ -554,6 +572,7 @@ def main():
             time.sleep(0.1)
     # The baseline once the demo's start-up task (5 s, worker 0) is done.
     started_up = wait_for_log(log_path, b"Server successfully started!", 30)
+    tasks_at_start = [] if started_up else task_table(port)
     fd_base = fds(server.pid)
     stats_base = baseline_stats(port)
     started = time.time()
@@ -608,6 +627,11 @@ def main():
     print()
     for name, ok in checks:
         print("%-6s %s" % ("ok" if ok else "FAIL", name))
+    if not started_up:
+        print("  the start-up task had not ended 30 s after the start; the tasks then:")
+        print("\n".join(tasks_at_start))
+        print("  the server log's first lines:")
+        print("\n".join("  | " + line for line in server_log.splitlines()[:15]))
     for f in failures[:20]:
         print("  error: " + f)
     for kind, outcome in in_flight:
