@@ -6,6 +6,7 @@ mod support;
 
 use sanio::{App, Config, Request};
 use support::client::get;
+use support::logs;
 
 #[test]
 fn sigusr1_is_taken_by_the_dump_instead_of_ending_the_process() {
@@ -13,7 +14,7 @@ fn sigusr1_is_taken_by_the_dump_instead_of_ending_the_process() {
     app.get("/", |_req: Request| async { "alive" }).unwrap();
     app.add_named_task("usr1-job", std::future::pending::<()>)
         .unwrap();
-    capture_logs();
+    logs::capture();
     let config = Config::default().port(0).dump_on_sigusr1(true);
     let server = app.serve(config).unwrap();
     let addr = server.local_addr();
@@ -24,13 +25,7 @@ fn sigusr1_is_taken_by_the_dump_instead_of_ending_the_process() {
     // And the tree, with the app's task, went to the log (a hang guard
     // bounds the wait).
     let logged = (0..2000).find_map(|_| {
-        let found = CAPTURED
-            .lines
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|line| line.contains("task dump (SIGUSR1)"))
-            .cloned();
+        let found = logs::logged("task dump (SIGUSR1)").into_iter().next();
         if found.is_none() {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
@@ -45,49 +40,9 @@ fn sigusr1_is_taken_by_the_dump_instead_of_ending_the_process() {
     server.join().unwrap();
 }
 
-/// A logger that keeps every message, for the SIGUSR1 test.
-struct Captured {
-    lines: std::sync::Mutex<Vec<String>>,
-}
-
-impl log::Log for Captured {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        if let Ok(mut lines) = self.lines.lock() {
-            lines.push(record.args().to_string());
-        }
-    }
-    fn flush(&self) {}
-}
-
-static CAPTURED: Captured = Captured {
-    lines: std::sync::Mutex::new(Vec::new()),
-};
-
-/// Installs [`CAPTURED`] as the logger, once for every test of this file.
-fn capture_logs() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        log::set_logger(&CAPTURED).expect("no other logger");
-        log::set_max_level(log::LevelFilter::Info);
-    });
-}
-
-/// The captured lines that contain `needle`.
-fn logged(needle: &str) -> Vec<String> {
-    let lines = CAPTURED.lines.lock().unwrap();
-    lines
-        .iter()
-        .filter(|l| l.contains(needle))
-        .cloned()
-        .collect()
-}
-
 #[test]
 fn the_stop_report_is_logged_by_name_spawn_location_and_age() {
-    capture_logs();
+    logs::capture();
     let app = App::new("leak-log");
     app.add_named_task("stubborn-logged", || async {
         let _ = sanio::cancelled().await;
@@ -100,7 +55,7 @@ fn the_stop_report_is_logged_by_name_spawn_location_and_age() {
     let server = app.serve(config).unwrap();
     server.stop();
     server.join().unwrap();
-    let lines = logged("task stubborn-logged dropped at stop");
+    let lines = logs::logged("task stubborn-logged dropped at stop");
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
         lines[0].contains("spawned at tests/app_dump.rs:") && lines[0].contains(", age "),

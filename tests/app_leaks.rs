@@ -135,3 +135,65 @@ fn the_config_sets_the_slow_poll_threshold_of_every_worker() {
     server.stop();
     server.join().unwrap();
 }
+
+#[test]
+fn slow_poll_warnings_name_every_task_once_and_then_come_once_a_second() {
+    support::logs::capture();
+    let rt = sanio::Runtime::new()
+        .unwrap()
+        .with_paused_clock()
+        .with_slow_poll_threshold(Duration::from_millis(20));
+    /// `polls` polls that each block the loop for 25 ms.
+    async fn blocking(polls: u32) {
+        for _ in 0..polls {
+            std::thread::sleep(Duration::from_millis(25));
+            sanio::rt::yield_now().await;
+        }
+    }
+    let second = Duration::from_secs(1);
+    rt.block_on(async move {
+        let a = sanio::rt::spawn_named("spinner-a", async move {
+            // At 0 s: the first slow poll is logged, the next 19 counted.
+            blocking(20).await;
+            // At 2 s (another warning came at 0.5 s): logged, then 2 counted.
+            sanio::sleep(second * 2).await;
+            blocking(3).await;
+            // At 4 s: logged with the count.
+            sanio::sleep(second * 2).await;
+            blocking(1).await;
+        });
+        // At 0.5 s: another task's first slow poll is always logged.
+        let b = sanio::rt::spawn_named("spinner-b", async move {
+            sanio::sleep(second / 2).await;
+            blocking(1).await;
+        });
+        a.await.unwrap();
+        b.await.unwrap();
+    });
+    let warnings: Vec<String> = support::logs::logged("blocked the loop")
+        .into_iter()
+        .filter(|w| w.contains("(spinner-"))
+        .collect();
+    let who: Vec<&str> = warnings
+        .iter()
+        .map(|w| if w.contains("spinner-a") { "a" } else { "b" })
+        .collect();
+    assert_eq!(who, ["a", "b", "a", "a"], "{warnings:#?}");
+    let unlogged: Vec<u32> = warnings
+        .iter()
+        .map(|w| {
+            w.split(" (")
+                .last()
+                .and_then(|tail| {
+                    tail.strip_suffix(" slow polls not logged since the last warning)")
+                })
+                .map_or(0, |n| n.parse().unwrap())
+        })
+        .collect();
+    // A poll that is slow only because a loaded machine preempted the
+    // loop adds to a count, never takes away.
+    assert_eq!(unlogged[0], 0, "{warnings:#?}");
+    assert!(unlogged[1] >= 19, "{warnings:#?}");
+    assert_eq!(unlogged[2], 0, "{warnings:#?}");
+    assert!(unlogged[3] >= 2, "{warnings:#?}");
+}

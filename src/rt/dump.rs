@@ -9,8 +9,11 @@
 //! *timed* only where that is cheap enough to be always on: in debug
 //! builds, and in release builds once a dump was taken or a slow-poll
 //! threshold was set ([`Runtime::with_slow_poll_threshold`]). A single poll
-//! longer than the threshold (100 ms by default) is logged with the task's
-//! name and spawn location, and counted in [`TaskDump::slow_polls`].
+//! longer than the threshold (100 ms by default) is counted in
+//! [`TaskDump::slow_polls`] and logged with the task's name and spawn
+//! location: each task's first slow poll always, further ones at most once
+//! a second per loop, with the number not logged meanwhile (a task that
+//! blocks on every poll does not flood the log).
 
 use std::fmt::{self, Write as _};
 use std::panic::Location;
@@ -214,8 +217,9 @@ impl Runtime {
     }
 
     /// Sets the slow-poll threshold (100 ms by default): a single poll
-    /// longer than this is logged with the task's name and spawn location
-    /// and counted in its [`TaskDump::slow_polls`].
+    /// longer than this is counted in its [`TaskDump::slow_polls`] and
+    /// logged with the task's name and spawn location (rate-limited as the
+    /// module doc says).
     ///
     /// # Examples
     ///

@@ -2,5 +2,6 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod logs;
 pub mod redis;
 pub mod rt;

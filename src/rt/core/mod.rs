@@ -58,6 +58,11 @@ pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 /// otherwise.
 pub(crate) const DEFAULT_SLOW_POLL: Duration = Duration::from_millis(100);
 
+/// Slow-poll warnings are logged at most once per this much of the loop's
+/// clock, beyond the first slow poll of each task (always logged): a task
+/// that blocks on every poll must not flood the log.
+pub(crate) const SLOW_POLL_WARN_EVERY: Duration = Duration::from_secs(1);
+
 /// What a timer entry does when it expires.
 pub(crate) enum TimerEvent {
     /// Wake a sleeping future.
@@ -101,6 +106,10 @@ pub(crate) struct Core {
     /// builds, and in release once a slow-poll threshold is set or a dump
     /// is taken.
     pub(crate) timing: Cell<bool>,
+    /// When the last slow-poll warning was logged (the loop's clock).
+    slow_warned_at: Cell<Option<Instant>>,
+    /// Slow polls not logged since that warning.
+    slow_unlogged: Cell<u32>,
 }
 
 impl Core {
@@ -124,6 +133,8 @@ impl Core {
             trace: Trace::off(),
             slow_poll: Cell::new(DEFAULT_SLOW_POLL),
             timing: Cell::new(cfg!(debug_assertions)),
+            slow_warned_at: Cell::new(None),
+            slow_unlogged: Cell::new(0),
         })
     }
 
@@ -410,24 +421,44 @@ impl Core {
     }
 
     /// Adds a poll that started at `started` to the task's busy time, and
-    /// warns about a poll longer than the slow-poll threshold.
+    /// warns about a poll longer than the slow-poll threshold: always for a
+    /// task's first slow poll, otherwise at most once per
+    /// [`SLOW_POLL_WARN_EVERY`], counting the polls not logged meanwhile.
     fn time_poll(&self, id: TaskId, started: Instant) {
         let busy = started.elapsed();
         let slow = busy > self.slow_poll.get();
-        let warn = self.with_task(id, |task| {
+        let slow_task = self.with_task(id, |task| {
             task.busy_ns = task
                 .busy_ns
                 .saturating_add(u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX));
-            if slow {
-                task.slow_polls = task.slow_polls.saturating_add(1);
-                let name = task.name().unwrap_or("<unnamed>").to_owned();
-                return Some((name, task.location));
+            if !slow {
+                return None;
             }
-            None
+            task.slow_polls = task.slow_polls.saturating_add(1);
+            let name = task.name().unwrap_or("<unnamed>").to_owned();
+            Some((task.slow_polls == 1, name, task.location))
         });
-        if let Some(Some((name, location))) = warn {
-            log::warn!("task {id} ({name}, spawned at {location}) blocked the loop for {busy:?} in one poll");
+        let Some(Some((first_slow, name, location))) = slow_task else {
+            return;
+        };
+        let now = self.clock.coarse();
+        let quiet = self
+            .slow_warned_at
+            .get()
+            .is_some_and(|at| now.saturating_duration_since(at) < SLOW_POLL_WARN_EVERY);
+        if quiet && !first_slow {
+            self.slow_unlogged
+                .set(self.slow_unlogged.get().saturating_add(1));
+            return;
         }
+        self.slow_warned_at.set(Some(now));
+        let unlogged = match self.slow_unlogged.replace(0) {
+            0 => String::new(),
+            n => format!(" ({n} slow polls not logged since the last warning)"),
+        };
+        log::warn!(
+            "task {id} ({name}, spawned at {location}) blocked the loop for {busy:?} in one poll{unlogged}"
+        );
     }
 
     /// A poll returned `Pending`: put the future back, and apply step 3 of
