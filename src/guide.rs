@@ -1230,7 +1230,8 @@
 //!   [`Config::slow_poll_threshold`](crate::Config::slow_poll_threshold)
 //!   (100 ms by default) is counted and logged (each task's first, then at
 //!   most one warning a second per worker, with the count skipped). At each
-//!   worker's stop, tasks still alive or dropped are logged and kept in [`App::stop_reports`](crate::App::stop_reports);
+//!   worker's stop, tasks still alive or dropped are logged and kept in
+//!   [`App::stop_reports`](crate::App::stop_reports);
 //!   [`rt::assert_no_live_tasks`](crate::rt::assert_no_live_tasks) fails a
 //!   test that leaves tasks behind.
 //! - **Typed events.** [`App::dispatch_payload`](crate::App::dispatch_payload)
