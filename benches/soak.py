@@ -419,7 +419,7 @@ def task_table(port):
     failed check prints so that the run can be understood afterwards."""
     auth = b"Authorization: Bearer %s\r\n" % ADMIN_TOKEN.encode()
     try:
-        status, _, body = http(port, "GET", "/admin/tasks", headers=auth)
+        _, _, body = http(port, "GET", "/admin/tasks", headers=auth)
         workers = json.loads(body)["workers"]
     except (OSError, ValueError, KeyError) as err:
         return ["  (GET /admin/tasks failed: %r)" % err]
