@@ -438,9 +438,22 @@ impl Core {
             let name = task.name().unwrap_or("<unnamed>").to_owned();
             Some((task.slow_polls == 1, name, task.location))
         });
-        let Some(Some((first_slow, name, location))) = slow_task else {
-            return;
-        };
+        if let Some(Some((first_slow, name, location))) = slow_task {
+            self.warn_slow_poll(id, busy, first_slow, &name, location);
+        }
+    }
+
+    /// Logs a slow poll of task `id`, unless one was logged less than
+    /// [`SLOW_POLL_WARN_EVERY`] ago and this is not the task's first.
+    #[cold]
+    fn warn_slow_poll(
+        &self,
+        id: TaskId,
+        busy: Duration,
+        first_slow: bool,
+        name: &str,
+        location: &Location<'_>,
+    ) {
         let now = self.clock.coarse();
         let quiet = self
             .slow_warned_at
