@@ -237,19 +237,22 @@ fn fill_header(
     bytes: &[u8],
 ) -> (usize, Option<usize>) {
     let mut used = 0;
-    for &byte in bytes {
-        header[*len] = byte;
-        *len += 1;
-        used += 1;
-        if *len >= 2 {
-            let whole = header_len(header[1]);
-            if *len == whole {
-                *len = 0;
-                return (used, Some(whole));
-            }
+    loop {
+        // The first two bytes tell the header's full length.
+        let known = *len >= 2;
+        let want = if known { header_len(header[1]) } else { 2 };
+        let take = (want - *len).min(bytes.len() - used);
+        header[*len..*len + take].copy_from_slice(&bytes[used..used + take]);
+        *len += take;
+        used += take;
+        if *len < want {
+            return (used, None);
+        }
+        if known {
+            *len = 0;
+            return (used, Some(want));
         }
     }
-    (used, None)
 }
 
 /// A header's full length, from its second byte (mask bit and length).
@@ -266,14 +269,23 @@ fn header_len(second: u8) -> usize {
 /// Unmasks `bytes` (the next payload bytes of `payload`) a chunk at a time
 /// and feeds them to the text check.
 fn check_masked(check: &mut Utf8Check, payload: &Payload, bytes: &[u8]) -> Result<(), InvalidUtf8> {
+    // The mask repeated to 16 bytes, turned to start at the first of these
+    // bytes: every 16-byte group (and every chunk) starts with it again,
+    // and the compiler unmasks a whole group in one vector operation.
+    const _: () = assert!(UNMASK_CHUNK % 16 == 0);
+    let mut mask = [0u8; 16];
+    for (i, byte) in mask.iter_mut().enumerate() {
+        *byte = payload.mask[(payload.at + i) % 4];
+    }
     let mut chunk = [0u8; UNMASK_CHUNK];
-    let mut at = payload.at;
     for piece in bytes.chunks(UNMASK_CHUNK) {
-        for (out, byte) in chunk.iter_mut().zip(piece) {
-            *out = byte ^ payload.mask[at];
-            at = (at + 1) % 4;
+        let plain = &mut chunk[..piece.len()];
+        for (out, masked) in plain.chunks_mut(16).zip(piece.chunks(16)) {
+            for ((o, m), k) in out.iter_mut().zip(masked).zip(&mask) {
+                *o = m ^ k;
+            }
         }
-        check.feed(&chunk[..piece.len()])?;
+        check.feed(plain)?;
     }
     Ok(())
 }
@@ -458,7 +470,13 @@ mod tests {
             let mut messages: Vec<(bool, Vec<u8>, Vec<usize>)> = Vec::new();
             for _ in 0..rng.usize(1..5) {
                 let text = rng.bool();
-                let mut payload: Vec<u8> = (0..rng.usize(0..12))
+                // Now and then a long one, past the unmasking chunk.
+                let chars = if rng.usize(..8) == 0 {
+                    rng.usize(60..400)
+                } else {
+                    rng.usize(0..12)
+                };
+                let mut payload: Vec<u8> = (0..chars)
                     .flat_map(|_| CHARS[rng.usize(..CHARS.len())].bytes())
                     .collect();
                 if rng.usize(..4) == 0 && !payload.is_empty() {
