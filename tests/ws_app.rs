@@ -120,16 +120,23 @@ fn stats(addr: SocketAddr) -> String {
     support::client::get_after_accept(addr, "/stats").text()
 }
 
-/// Polls `path` until `done` accepts its body (a hang guard bounds it).
-fn wait_for(addr: SocketAddr, path: &str, done: impl Fn(&str) -> bool) -> String {
+/// Reads with `read` until `done` accepts a reading (a hang guard bounds
+/// it).
+fn wait_until(read: impl Fn() -> String, done: impl Fn(&str) -> bool) -> String {
+    let mut last = String::new();
     for _ in 0..3000 {
-        let body = support::client::get(addr, path).text();
-        if done(&body) {
-            return body;
+        last = read();
+        if done(&last) {
+            return last;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    panic!("{path} never satisfied the condition");
+    panic!("never satisfied the condition; the last reading: {last:?}");
+}
+
+/// Polls `path` until `done` accepts its body.
+fn wait_for(addr: SocketAddr, path: &str, done: impl Fn(&str) -> bool) -> String {
+    wait_until(|| support::client::get(addr, path).text(), done)
 }
 
 #[test]
@@ -240,10 +247,7 @@ fn ten_thousand_connect_close_cycles_leave_the_loop_at_its_baseline() {
             let _ = client.read();
         } // else: dropped, the TCP connection just closes
     }
-    let settled = (0..600)
-        .map(|_| stats(addr))
-        .find(|s| *s == baseline)
-        .unwrap_or_else(|| stats(addr));
+    let settled = wait_until(|| stats(addr), |s| s == baseline);
     assert_eq!(settled, baseline);
     server.stop();
     server.join().unwrap();

@@ -42,7 +42,11 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
 
 /// Sends one request and reads one response on a new connection.
 pub fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> Reply {
-    let mut stream = connect(addr);
+    exchange(connect(addr), method, path, body)
+}
+
+/// Sends one request on `stream` (its last) and reads the response.
+fn exchange(mut stream: TcpStream, method: &str, path: &str, body: &str) -> Reply {
     let raw = format!(
         "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -62,11 +66,9 @@ pub fn get(addr: SocketAddr, path: &str) -> Reply {
 /// it is counted the same way every time (a request that comes with the
 /// accept is read without that wait).
 pub fn get_after_accept(addr: SocketAddr, path: &str) -> Reply {
-    let mut stream = connect(addr);
+    let stream = connect(addr);
     std::thread::sleep(Duration::from_millis(50));
-    let raw = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-    stream.write_all(raw.as_bytes()).expect("write");
-    read_reply(&mut stream).expect("a response")
+    exchange(stream, "GET", path, "")
 }
 
 /// Reads one response; `None` if the connection closes before a full head.
