@@ -63,6 +63,8 @@ WORKERS = 2
 # given.
 SETTLE_S = 150.0
 ADMIN_TOKEN = "soak"
+# The header that opens /admin.
+ADMIN_AUTH = b"Authorization: Bearer %s\r\n" % ADMIN_TOKEN.encode()
 # The loop stats compared with the baseline (task_slots is not: purging
 # finished tasks lowers it below the baseline, which is not a leak).
 STAT_KEYS = ("live_tasks", "timers", "io_registrations")
@@ -375,9 +377,8 @@ def loop_stats(port, attempts=200):
     it and armed its wait for a head (a timer) first, as the server does
     for a request that does not come with the accept."""
     seen = {}
-    auth = b"Authorization: Bearer %s\r\n" % ADMIN_TOKEN.encode()
     for _ in range(attempts):
-        status, _, body = http(port, "GET", "/admin/stats", headers=auth, pause=0.05)
+        status, _, body = http(port, "GET", "/admin/stats", headers=ADMIN_AUTH, pause=0.05)
         if status != 200:
             raise ValueError("GET /admin/stats answered %s %r" % (status, body[:80]))
         data = json.loads(body)
@@ -417,9 +418,8 @@ def wait_for_log(path, text, timeout):
 def task_table(port):
     """Every worker's tasks, a line each (from GET /admin/tasks): what a
     failed check prints so that the run can be understood afterwards."""
-    auth = b"Authorization: Bearer %s\r\n" % ADMIN_TOKEN.encode()
     try:
-        _, _, body = http(port, "GET", "/admin/tasks", headers=auth)
+        _, _, body = http(port, "GET", "/admin/tasks", headers=ADMIN_AUTH)
         workers = json.loads(body)["workers"]
     except (OSError, ValueError, KeyError) as err:
         return ["  (GET /admin/tasks failed: %r)" % err]
